@@ -1,0 +1,123 @@
+"""Headless main job: motion in, retargeted BVH and a rendered 25 FPS MP4 out.
+
+    python -m addon.batch [--bvh IN.bvh] [--rig rigify] [--seconds 4] [--out out/main]
+
+Runs on the embedded ``bpy`` module (or inside ``blender -b -P addon/batch.py -- ...``). Today the
+motion comes from a BVH; the text-to-motion model will add ``--prompts`` to this same command.
+Outputs (written atomically, never over an existing file unless --force): NAME.bvh, NAME.mp4,
+NAME.png (poster frame), NAME.json (what was done). Exit code 0 on success, 1 on bad input with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script by blender -P: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    __package__ = "addon"  # noqa: A001
+
+import bpy  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .animate import apply_motion  # noqa: E402
+from .core import builtin_rigs, bvh, config, retarget  # noqa: E402
+from .render import add_stage, render_mp4, render_still, setup_scene  # noqa: E402
+from .rig_io import add_body_mesh, armature_from_rig, rig_from_armature  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_BVH = REPO.parent / "shared" / "data" / "bandai-namco" / "dataset-1" / "data" / "dataset-1_dance-short_normal_001.bvh"
+
+
+def _argv() -> list[str]:
+    return sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m addon.batch", description=__doc__.splitlines()[0])
+    p.add_argument("--bvh", type=Path, default=DEFAULT_BVH, help="source motion (default: a Bandai-Namco dance clip)")
+    p.add_argument("--rig", default="rigify", help=f"target: built-in rig ({', '.join(builtin_rigs.NAMES)}) or a BVH file")
+    p.add_argument("--seconds", type=float, default=4.0, help="length to render, 0.2 to 60 s (default 4)")
+    p.add_argument("--start", type=float, default=0.0, help="start time in the source, seconds")
+    p.add_argument("--out", type=Path, default=REPO / "out" / "main", help="output folder")
+    p.add_argument("--name", default=None, help="output base name (default: source name + rig)")
+    p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
+    p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
+    p.add_argument("--force", action="store_true", help="replace existing outputs")
+    return p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> dict:
+    if not args.bvh.exists():
+        raise ValueError(f"{args.bvh}: file not found" + (
+            " (the default clip needs ../shared/data; pass --bvh FILE)" if args.bvh == DEFAULT_BVH else ""))
+    if not 0.2 <= args.seconds <= 60:
+        raise ValueError(f"--seconds {args.seconds}: expected 0.2 to 60")
+    try:
+        w, h = (int(x) for x in args.resolution.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--resolution {args.resolution!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
+    name = args.name or f"{args.bvh.stem}_{Path(args.rig).stem}"
+    out = {k: args.out / f"{name}.{k}" for k in ("bvh", "mp4", "png", "json")}
+    if not args.force and any(p.exists() for p in out.values()):
+        raise ValueError(f"{args.out}/{name}.* exists; pass --force or another --name")
+
+    t0 = time.perf_counter()
+    src_rig, src_clip = retarget.load_rig(args.bvh)
+    mot = retarget.motion_from_clip(src_clip, src_rig).resample(config.FPS)
+    first = int(round(args.start * config.FPS))
+    n = int(round(args.seconds * config.FPS))
+    if first >= mot.num_frames:
+        raise ValueError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
+    mot = mot.slice(first, first + n)
+    if Path(args.rig).suffix.lower() == ".bvh":
+        tgt_rig, _ = retarget.load_rig(args.rig)
+    else:
+        tgt_rig, _ = builtin_rigs.builtin_rig(args.rig)
+    bvh.write_bvh(out["bvh"], retarget.clip_from_motion(mot, tgt_rig))
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    coll = scene.collection
+    arm = armature_from_rig(tgt_rig, "HM_dancer", coll)
+    arm_rig = rig_from_armature(arm)
+    action = apply_motion(arm, mot, f"HM {name}", arm_rig)
+    body = add_body_mesh(arm, arm_rig, coll)
+    height = float(np.ptp(arm_rig.tpose.positions[:, 2]))
+    track = mot.root * (arm_rig.tpose.leg_length(arm_rig) / mot.leg_length)
+    setup_scene(scene, mot.num_frames, int(config.FPS), (w, h), args.engine)
+    add_stage(scene, coll, track, max(1.2, height))
+    t1 = time.perf_counter()
+    render_still(scene, max(1, mot.num_frames // 2), out["png"])  # poster frame
+    render_mp4(scene, out["mp4"])
+    t2 = time.perf_counter()
+    summary = {
+        "source": str(args.bvh), "rig": tgt_rig.name, "frames": mot.num_frames, "fps": config.FPS,
+        "seconds": mot.duration, "action": action.name, "body": body.name,
+        "outputs": {k: str(v) for k, v in out.items()},
+        "timing_s": {"retarget_and_keys": round(t1 - t0, 3), "render": round(t2 - t1, 3)},
+        "blender": bpy.app.version_string,
+    }
+    tmp = out["json"].with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(out["json"])
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(_argv() if argv is None else argv)
+    try:
+        summary = run(args)
+    except (ValueError, KeyError, OSError, bvh.BVHError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 1
+    o = summary["outputs"]
+    print(f"{summary['frames']} frames at {summary['fps']:g} fps on {summary['rig']}: {o['mp4']}, {o['bvh']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Import shim: the installed add-on carries a vendored ``motion_core`` inside its package;
+a development checkout uses the top-level one."""
+
+try:  # installed from the zip built by build_addon.py
+    from .motion_core import armature_pose, axes, builtin_rigs, bvh, canonical, config, motion, retarget, skeleton  # noqa: F401
+except ImportError:  # running from the repository
+    from motion_core import armature_pose, axes, builtin_rigs, bvh, canonical, config, motion, retarget, skeleton  # noqa: F401

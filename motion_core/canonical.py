@@ -1,0 +1,70 @@
+"""The canonical humanoid skeleton every motion crosses module boundaries on.
+
+21 joints. A joint is the point where a bone starts (the bone "head" in Blender terms):
+``l_forearm`` is the left elbow, ``l_hand`` the left wrist, ``l_foot`` the left ankle.
+
+The canonical T-pose (in the canonical frame: metres, Z up, facing -Y, left = +X) defines how
+rotations are carried between rigs: each rig is posed into this T-pose once, and motions are
+stored as global rotations relative to it (see :mod:`motion_core.motion`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+JOINTS: tuple[str, ...] = (
+    "pelvis", "spine", "chest", "neck", "head",
+    "l_clavicle", "l_upper_arm", "l_forearm", "l_hand",
+    "r_clavicle", "r_upper_arm", "r_forearm", "r_hand",
+    "l_thigh", "l_shin", "l_foot", "l_toe",
+    "r_thigh", "r_shin", "r_foot", "r_toe",
+)
+INDEX = {name: i for i, name in enumerate(JOINTS)}
+PARENTS = np.array([-1, 0, 1, 2, 3, 2, 5, 6, 7, 2, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19])
+
+#: Joints a rig must have to be treated as humanoid.
+REQUIRED: tuple[str, ...] = (
+    "pelvis", "head",
+    "l_upper_arm", "l_forearm", "l_hand", "r_upper_arm", "r_forearm", "r_hand",
+    "l_thigh", "l_shin", "l_foot", "r_thigh", "r_shin", "r_foot",
+)
+
+X, Y, Z = np.eye(3)
+
+#: T-pose aims. For each joint: a list of (targets, direction). The first entry is the primary
+#: aim (matched exactly); a second entry fixes the twist about it. A target is a joint name, or
+#: "a-b" for the vector from joint b to joint a; each is tried in order until one exists in the rig
+#: at a non-zero distance. Joints without an entry follow their parent rigidly.
+AIMS: dict[str, list[tuple[tuple[str, ...], np.ndarray]]] = {
+    "pelvis": [(("l_thigh-r_thigh",), X), (("chest", "neck", "head"), Z)],
+    "spine": [(("chest", "neck", "head"), Z)],
+    "chest": [(("l_clavicle-r_clavicle", "l_upper_arm-r_upper_arm"), X), (("neck", "head"), Z)],
+    "neck": [(("head",), Z)],
+    "l_clavicle": [(("l_upper_arm",), X)],
+    "l_upper_arm": [(("l_forearm",), X)],
+    "l_forearm": [(("l_hand",), X)],
+    "r_clavicle": [(("r_upper_arm",), -X)],
+    "r_upper_arm": [(("r_forearm",), -X)],
+    "r_forearm": [(("r_hand",), -X)],
+    "l_thigh": [(("l_shin",), -Z)],
+    "l_shin": [(("l_foot",), -Z)],
+    "l_foot": [(("l_toe",), -Y)],
+    "r_thigh": [(("r_shin",), -Z)],
+    "r_shin": [(("r_foot",), -Z)],
+    "r_foot": [(("r_toe",), -Y)],
+}
+
+#: Joints whose position variance is tightly held vs loose (seed 002 section 4 sigma floors).
+TIGHT_JOINTS: tuple[str, ...] = ("pelvis", "spine", "chest", "neck")
+LOOSE_JOINTS: tuple[str, ...] = ("l_hand", "r_hand", "l_forearm", "r_forearm")
+
+
+def nearest_present_parent(present: np.ndarray) -> np.ndarray:
+    """(21,) parent index per joint, skipping joints absent from a rig; -1 for the pelvis."""
+    out = PARENTS.copy()
+    for j in range(len(JOINTS)):
+        p = PARENTS[j]
+        while p >= 0 and not present[p]:
+            p = PARENTS[p]
+        out[j] = p
+    return out

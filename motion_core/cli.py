@@ -1,0 +1,145 @@
+"""``python -m motion_core``: inspect and retarget BVH files.
+
+Exit codes: 0 success; 1 bad input (one-line reason on stderr); 2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import canonical
+from .axes import AxisConvention, parse_unit
+from .bonemap import NotHumanoidError, build_bone_map, guess_family, load_override
+from .builtin_rigs import NAMES as BUILTIN_RIGS
+from .builtin_rigs import builtin_rig
+from .bvh import BVHError, read_bvh, write_bvh
+from .config import FPS
+from .retarget import make_rig, motion_from_clip, retarget_clip
+
+
+class UserError(Exception):
+    """A problem with the user's input, reported as one line and exit code 1."""
+
+
+def _axes(args) -> AxisConvention | None:
+    if args.unit is None and args.up is None:
+        return None
+    return AxisConvention(args.up or "Y", parse_unit(args.unit) if args.unit else 0.01)
+
+
+def _load(path: str, map_file: str | None, axes: AxisConvention | None):
+    if path in BUILTIN_RIGS and not Path(path).exists():
+        return builtin_rig(path)
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{path}: no such file, and not a built-in rig ({', '.join(BUILTIN_RIGS)})")
+    clip = read_bvh(p)
+    override = load_override(map_file, clip.skeleton) if map_file else None
+    return make_rig(clip.skeleton, p.name, axes, override, clip), clip
+
+
+def cmd_inspect(args) -> int:
+    clip = read_bvh(args.file)
+    sk = clip.skeleton
+    info = {
+        "file": str(args.file),
+        "joints": sk.num_joints,
+        "channels": sk.num_channels,
+        "frames": clip.num_frames,
+        "fps": round(clip.fps, 4),
+        "duration_s": round(clip.duration, 3),
+        "family": guess_family(sk.names),
+    }
+    try:
+        override = load_override(args.map, sk) if args.map else None
+        rig = make_rig(sk, Path(args.file).name, _axes(args), override, clip)
+        motion = motion_from_clip(clip, rig)
+        pos = motion.positions()
+        info.update({
+            "humanoid": True,
+            "axes": rig.axes.describe(),
+            "height_m": round(float(np.median(pos[:, canonical.INDEX["head"], 2]
+                                               - pos[:, [canonical.INDEX["l_foot"], canonical.INDEX["r_foot"]], 2].mean(1))), 3),
+            "mapped": rig.bone_map.mapping,
+            "unmapped": rig.bone_map.unmapped,
+        })
+    except NotHumanoidError as e:
+        bm = build_bone_map(sk, require_humanoid=False)
+        info.update({"humanoid": False, "missing": e.missing, "mapped": bm.mapping, "unmapped": bm.unmapped})
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['file']}")
+    print(f"  joints {info['joints']}, channels {info['channels']}, frames {info['frames']}, "
+          f"{info['fps']:g} fps, {info['duration_s']:.2f} s")
+    print(f"  skeleton: {info['family'] or 'not a known family'}; "
+          + (f"humanoid, {info['axes']}, ankle-to-head {info['height_m']} m" if info["humanoid"]
+             else f"NOT humanoid: missing {', '.join(info['missing'])}"))
+    print(f"  mapped {len(info['mapped'])}/{len(canonical.JOINTS)} canonical joints"
+          + (f"; unmapped rig joints: {', '.join(info['unmapped'])}" if info["unmapped"] else ""))
+    return 0
+
+
+def cmd_retarget(args) -> int:
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
+    src_rig, src_clip = _load(args.input, args.map, _axes(args))
+    tgt_rig, _ = _load(args.to, args.target_map, None)
+    fps = None if args.fps == "source" else float(args.fps)
+    if fps is not None and not 1 <= fps <= 240:
+        raise UserError(f"--fps {args.fps}: expected 1 to 240 or 'source'")
+    result = retarget_clip(src_clip, src_rig, tgt_rig, fps)
+    write_bvh(out, result)
+    print(f"{out}: {result.num_frames} frames at {result.fps:g} fps on {tgt_rig.name} "
+          f"({tgt_rig.skeleton.num_joints} joints)")
+    if tgt_rig.bone_map.unmapped:
+        print(f"  target joints kept in T-pose relative to their parent: {', '.join(tgt_rig.bone_map.unmapped)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m motion_core", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def axes_args(sp):
+        sp.add_argument("--unit", help="source unit: m, cm, mm, inch or metres per unit (default: inferred)")
+        sp.add_argument("--up", choices=["Y", "Z"], help="source up axis (default: inferred)")
+
+    sp = sub.add_parser("inspect", help="joints, frames, fps, duration and the skeleton recognised")
+    sp.add_argument("file")
+    sp.add_argument("--map", help="bone-map override JSON {canonical joint: rig joint}")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    axes_args(sp)
+    sp.set_defaults(func=cmd_inspect)
+
+    sp = sub.add_parser("retarget", help="retarget a BVH onto another rig")
+    sp.add_argument("input", help="source BVH")
+    sp.add_argument("--to", required=True, help=f"target BVH or built-in rig ({', '.join(BUILTIN_RIGS)})")
+    sp.add_argument("--out", required=True, help="output BVH (never overwritten without --force)")
+    sp.add_argument("--map", help="bone-map override for the source")
+    sp.add_argument("--target-map", help="bone-map override for the target")
+    sp.add_argument("--fps", default=str(FPS), help=f"output frame rate, or 'source' (default {FPS:g})")
+    sp.add_argument("--force", action="store_true", help="replace an existing --out file")
+    axes_args(sp)
+    sp.set_defaults(func=cmd_retarget)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, BVHError, NotHumanoidError, ValueError, KeyError, OSError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

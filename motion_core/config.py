@@ -1,0 +1,57 @@
+"""Constants taken from the research seeds, each with its source.
+
+The seeds live in ``../shared/seeds``. Only their formulas, tables and numbers are used as a
+spec; their prose overclaims. Everything tunable by the product (not by a seed) is marked
+"product choice".
+"""
+
+from __future__ import annotations
+
+# --- Motion representation -------------------------------------------------------------------
+#: Output frame rate of every generated or retargeted motion.
+#: Source: seed 002 section 5 ("real-time rendering frame rate of 25 FPS").
+FPS: float = 25.0
+
+# --- MDN (seed 002 section 4, eq. 7) --------------------------------------------------------
+#: Number of Gaussian components. Source: seed 002 eq. 7, "k = 5".
+MDN_COMPONENTS: int = 5
+#: Text embedding width fed to the MDN. Source: seed 002 section 4 ("256-dimensional textual
+#: description embedding").
+TEXT_EMBED_DIM: int = 256
+#: Reference-skeleton feature width. Source: seed 002 section 4 ("128-dimensional reference
+#: skeleton features").
+SKELETON_FEATURE_DIM: int = 128
+#: Per-joint std-dev floors, in metres of joint position (the MDN models positions). Source:
+#: seed 002 section 4: wrist sigma = 0.15 (loose), spine sigma = 0.05 (tightly held).
+SIGMA_FLOOR_LOOSE: float = 0.15
+SIGMA_FLOOR_TIGHT: float = 0.05
+
+# --- Cultural-constraint loss (seed 002 eq. 8) ---------------------------------------------
+#: Weight of ||theta - theta_ref||^2. Source: seed 002 eq. 8, "lambda = 1.2".
+LAMBDA_REF: float = 1.2
+#: Weight of the joint-limit hinge. Source: seed 002 eq. 8, "eta = 0.8".
+ETA_LIMIT: float = 0.8
+
+# --- Contrastive memory (seed 002 eqs. 3-4) -------------------------------------------------
+#: Temperature of the visual contrastive loss. Source: seed 002 eq. 3, "gamma = 0.07".
+GAMMA_TEMPERATURE: float = 0.07
+#: Semantic triplet margins by sacredness. Source: seed 002 eq. 4: 1.2 sacred, 0.8 decorative.
+MARGIN_SACRED: float = 1.2
+MARGIN_DECORATIVE: float = 0.8
+
+# --- Projected-gradient IK (seed 002 eq. 9 and section 5.1) ---------------------------------
+#: Initial step size, adapted by Armijo backtracking. Source: seed 002 eq. 9, "alpha = 0.1".
+IK_ALPHA: float = 0.1
+#: Joint-position error threshold in metres. Source: seed 002 section 5.1, "delta = 0.03 m".
+IK_DELTA_M: float = 0.03
+#: Consecutive iterations under IK_DELTA_M before stopping. Source: seed 002 section 5.1
+#: ("three consecutive frames"; read here as three consecutive iterations).
+IK_STOP_PATIENCE: int = 3
+
+# --- Data preparation (product choices) -----------------------------------------------------
+#: Foot-contact labels: a foot is planted when its speed is under this (m/s) ...
+CONTACT_SPEED_M_S: float = 0.25
+#: ... and its height above the clip's floor is under this (m).
+CONTACT_HEIGHT_M: float = 0.06
+#: Share of clips held out for validation (split by clip, deterministic by file name).
+VALIDATION_FRACTION: float = 0.1
