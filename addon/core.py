@@ -2,6 +2,28 @@
 a development checkout uses the top-level one."""
 
 try:  # installed from the zip built by build_addon.py
-    from .motion_core import armature_pose, axes, builtin_rigs, bvh, canonical, config, motion, retarget, skeleton  # noqa: F401
+    from .motion_core import (  # noqa: F401
+        armature_pose,
+        axes,
+        bonemap,
+        builtin_rigs,
+        bvh,
+        canonical,
+        config,
+        motion,
+        retarget,
+        skeleton,
+    )
 except ImportError:  # running from the repository
-    from motion_core import armature_pose, axes, builtin_rigs, bvh, canonical, config, motion, retarget, skeleton  # noqa: F401
+    from motion_core import (  # noqa: F401
+        armature_pose,
+        axes,
+        bonemap,
+        builtin_rigs,
+        bvh,
+        canonical,
+        config,
+        motion,
+        retarget,
+        skeleton,
+    )

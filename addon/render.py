@@ -122,6 +122,9 @@ def render_still(scene: bpy.types.Scene, frame: int, out_path: Path) -> Path:
         scene.frame_set(frame)
         scene.render.filepath = tmp
         bpy.ops.render.render(write_still=True, scene=scene.name)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get normal permissions
         os.replace(tmp, out_path)
     finally:
         if os.path.exists(tmp):

@@ -6,7 +6,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from .core import armature_pose, axes, retarget, skeleton
+from .core import armature_pose, axes, bonemap, retarget, skeleton
 
 
 def rig_from_armature(obj: bpy.types.Object, override: dict | None = None) -> retarget.Rig:
@@ -107,7 +107,12 @@ def add_body_mesh(arm: bpy.types.Object, rig: retarget.Rig, collection: bpy.type
     for bone in arm.data.bones:
         c = canon_of.get(bone.name)
         if c is None:
-            continue
+            # Unmapped links of the spine (Rigify spine.002, CMU Neck1) take their mapped parent's
+            # size, so the torso has no gaps; side bones (breast.L, fingers) are left out.
+            parent = canon_of.get(bone.parent.name) if bone.parent else None
+            if parent not in ("spine", "chest", "neck") or bonemap.split_side(bone.name)[0] is not None:
+                continue
+            c = parent
         r0, r1 = _RADII[c.removeprefix("l_").removeprefix("r_")]
         head, tail = np.array(bone.head_local), np.array(bone.tail_local)
         if c == "head":

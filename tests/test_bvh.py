@@ -71,7 +71,7 @@ BAD = [
     (lambda s: s.replace("4 5 6\n", "4 nan 6\n"), 20, "Chest Xrotation"),
     (lambda s: s.replace("4 5 6\n", "4 inf 6\n"), 20, "not finite"),
     (lambda s: s.replace("1 2 3\n", "1 abc 3\n"), 19, "not a number"),
-    (lambda s: s.replace("Zrotation Xrotation Yrotation\n\t\tEnd", "Zrotation Xrotation Wrotation\n\t\tEnd"), 9, "unknown channel 'Wrotation'"),
+    (lambda s: s.replace("Yrotation\n\t\tEnd", "Wrotation\n\t\tEnd"), 9, "unknown channel 'Wrotation'"),
     (lambda s: s.replace("Frames: 2", "Frames: 0"), 17, "at least one frame"),
     (lambda s: s.replace("\t}\n}\nMOTION", "\t}\nMOTION"), 15, "never closed"),
     (lambda s: s.replace("\t}\n}\nMOTION", "\t}\n}\n}\nMOTION"), 16, "after the hierarchy"),

@@ -85,8 +85,15 @@ def discover(data_root: Path, cache: Path, datasets: tuple[str, ...] = ("dataset
         contents, styles = _labels(ds_dir)
         bvh_dir = (ds_dir / "data") if ds == "dataset-1" else (unpack_dataset2(data_root, cache) / "data")
         for bvh in sorted(bvh_dir.glob("*.bvh")):
-            meta = json.loads(bvh.with_suffix(".json").read_text())
-            out.append(ClipSource(ds, bvh.stem, bvh, contents[meta["content"]], styles[meta["style"]]))
+            label = bvh.with_suffix(".json")
+            if label.exists():
+                meta = json.loads(label.read_text())
+                content, style = contents[meta["content"]], styles[meta["style"]]
+            else:  # the file name carries the same labels: {dataset}_{content}_{style}_{id}
+                content, style, _ = bvh.stem.removeprefix(ds + "_").rsplit("_", 2)
+                if content not in contents or style not in styles:
+                    raise ValueError(f"{bvh}: no {label.name} and the name has no known labels")
+            out.append(ClipSource(ds, bvh.stem, bvh, content, style))
     return out
 
 

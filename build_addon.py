@@ -1,0 +1,81 @@
+"""Build the installable add-on zip: the add-on package with motion_core vendored inside.
+
+    python build_addon.py [--out dist/heritage_motion-VERSION.zip]
+
+The zip installs in Blender 3.4-5.0 as a legacy add-on (``bl_info``) and in 4.2+ as an extension
+(``blender_manifest.toml``, file permission declared). It needs no network, pip or torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+PACKAGE = "heritage_motion"
+sys.path.insert(0, str(REPO))
+from motion_core import __version__  # noqa: E402
+
+MANIFEST = f'''schema_version = "1.0.0"
+id = "{PACKAGE}"
+version = "{__version__}"
+name = "Heritage Motion"
+tagline = "Retarget and generate culturally constrained dance on your armature"
+maintainer = "Heritage Motion"
+type = "add-on"
+blender_version_min = "4.2.0"
+license = ["SPDX:MIT"]
+tags = ["Animation"]
+
+[permissions]
+files = "Read motion files and write BVH, audit and video files to the chosen output folder"
+'''
+
+# Only what runs inside Blender: no training code, no torch paths, no tests.
+EXCLUDE = {"kinematics_torch.py"}
+
+
+def _files() -> list[tuple[Path, str]]:
+    out = []
+    for f in sorted((REPO / "addon").glob("*.py")):
+        out.append((f, f"{PACKAGE}/{f.name}"))
+    for f in sorted((REPO / "motion_core").rglob("*")):
+        if f.is_file() and f.suffix in (".py", ".bvh", ".json") and f.name not in EXCLUDE and "__pycache__" not in f.parts:
+            out.append((f, f"{PACKAGE}/motion_core/{f.relative_to(REPO / 'motion_core').as_posix()}"))
+    return out
+
+
+def build(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".addon-", suffix=".zip", dir=out.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for src, arc in _files():
+                z.write(src, arc)
+            z.writestr(f"{PACKAGE}/blender_manifest.toml", MANIFEST)
+            for extra in ("LICENSE", "README.md", "CHANGELOG.md"):
+                if (REPO / extra).exists():
+                    z.write(REPO / extra, f"{PACKAGE}/{extra}")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=REPO / "dist" / f"{PACKAGE}-{__version__}.zip")
+    a = p.parse_args()
+    path = build(a.out)
+    print(f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

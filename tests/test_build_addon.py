@@ -1,0 +1,27 @@
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
+    out = tmp_path / "hm.zip"
+    r = subprocess.run([sys.executable, str(REPO / "build_addon.py"), "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    names = zipfile.ZipFile(out).namelist()
+    for must in ("heritage_motion/__init__.py", "heritage_motion/blender_manifest.toml",
+                 "heritage_motion/motion_core/bvh.py", "heritage_motion/motion_core/rigs/cmu.bvh"):
+        assert must in names
+    assert not any("kinematics_torch" in n or "training" in n or n.endswith(".pyc") for n in names)
+    manifest = zipfile.ZipFile(out).read("heritage_motion/blender_manifest.toml").decode()
+    assert 'type = "add-on"' in manifest and "[permissions]" in manifest and "files =" in manifest
+    zipfile.ZipFile(out).extractall(tmp_path / "x")
+    code = ("import heritage_motion.core as c, heritage_motion as h; "
+            "print(c.retarget.__name__, h.bl_info['blender']); "
+            "print(c.builtin_rigs.builtin_rig('cmu')[0].skeleton.num_joints)")
+    r = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path / 'x')!r}); {code}"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["heritage_motion.motion_core.retarget", "(3,", "4,", "0)", "31"]

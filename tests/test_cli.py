@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from motion_core.bvh import read_bvh
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "motion_core", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def test_inspect_reports_joints_frames_fps_and_skeleton(bandai_dance):
+    r = run("inspect", bandai_dance)
+    assert r.returncode == 0, r.stderr
+    assert "joints 22" in r.stdout and "frames 1901" in r.stdout and "30 fps" in r.stdout
+    assert "63.37 s" in r.stdout and "Bandai-Namco" in r.stdout and "humanoid" in r.stdout
+    info = json.loads(run("inspect", bandai_dance, "--json").stdout)
+    assert info["frames"] == 1901 and info["mapped"]["l_hand"] == "Hand_L" and info["unmapped"] == ["joint_Root"]
+
+
+def test_retarget_to_builtin_and_to_a_file(bandai_dance, sfu_chinese_dance, tmp_path):
+    out = tmp_path / "a.bvh"
+    r = run("retarget", bandai_dance, "--to", "cmu", "--out", out)
+    assert r.returncode == 0, r.stderr
+    clip = read_bvh(out)
+    assert clip.skeleton.num_joints == 31 and abs(clip.fps - 25) < 1e-9
+    assert clip.num_frames == int(1900 * 25 / 30) + 1
+    out2 = tmp_path / "b.bvh"
+    r = run("retarget", sfu_chinese_dance, "--to", bandai_dance, "--out", out2, "--fps", "source")
+    assert r.returncode == 0, r.stderr
+    clip2 = read_bvh(out2)
+    assert clip2.skeleton.names == read_bvh(bandai_dance).skeleton.names
+    assert abs(clip2.fps - 120) < 0.01
+
+
+def test_bad_inputs_get_one_line_and_exit_1(tmp_path, bandai_dance):
+    bad = tmp_path / "bad.bvh"
+    bad.write_text("HIERARCHY\nROOT a\n{\n")
+    cases = [
+        (("inspect", bad), f"{bad}:"),
+        (("inspect", tmp_path / "none.bvh"), "cannot read file"),
+        (("retarget", bandai_dance, "--to", "horse", "--out", tmp_path / "x.bvh"), "not a built-in rig"),
+        (("retarget", bandai_dance, "--to", "cmu", "--out", tmp_path / "y.bvh", "--fps", "0"), "--fps 0"),
+    ]
+    for args, fragment in cases:
+        r = run(*args)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], r.stderr
+    assert not (tmp_path / "x.bvh").exists() and not (tmp_path / "y.bvh").exists()
+
+
+def test_never_overwrites_without_force(tmp_path, bandai_dance):
+    out = tmp_path / "keep.bvh"
+    out.write_text("precious")
+    r = run("retarget", bandai_dance, "--to", "mixamo", "--out", out)
+    assert r.returncode == 1 and "exists" in r.stderr and out.read_text() == "precious"
+    r = run("retarget", bandai_dance, "--to", "mixamo", "--out", out, "--force")
+    assert r.returncode == 0 and read_bvh(out).skeleton.names[0] == "mixamorig:Hips"
+
+
+def test_non_humanoid_target_is_refused_listing_missing_joints(tmp_path, bandai_dance, small_bvh):
+    rig = tmp_path / "stick.bvh"
+    rig.write_text(small_bvh)
+    r = run("retarget", bandai_dance, "--to", rig, "--out", tmp_path / "o.bvh")
+    assert r.returncode == 1 and "not a humanoid" in r.stderr and "l_upper_arm" in r.stderr
+
+
+def test_usage_errors_exit_2():
+    assert run().returncode == 2
+    assert run("retarget", "x.bvh").returncode == 2
+
+
+def test_written_values_are_finite(tmp_path, bandai_dance):
+    out = tmp_path / "r.bvh"
+    assert run("retarget", bandai_dance, "--to", "rigify", "--out", out).returncode == 0
+    assert np.isfinite(read_bvh(out).values).all()

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from motion_core import canonical
+from motion_core.axes import AxisConvention
+from motion_core.builtin_rigs import NAMES, builtin_rig
+from motion_core.bvh import BvhClip
+from motion_core.kinematics import forward_kinematics
+from motion_core.retarget import clip_from_motion, load_rig, make_rig, motion_from_clip, rest_pose_check, retarget_clip
+from motion_core.skeleton import Skeleton
+
+
+def positions(clip, rig):
+    """(T, J, 3) metres in the canonical frame, by FK on the clip itself."""
+    a = rig.axes.matrix
+    r, t = clip.local_transforms()
+    _, p = forward_kinematics(rig.skeleton.parents, a @ r @ a.T, t @ a.T * rig.axes.unit_m)
+    return p
+
+
+def canon_positions(clip, rig):
+    p = positions(clip, rig)
+    idx = rig.bone_map.indices(rig.skeleton)
+    return np.stack([p[:, idx[c]] for c in canonical.JOINTS], axis=1)
+
+
+@pytest.fixture(scope="module")
+def bandai(bandai_dance):
+    rig, clip = load_rig(bandai_dance)
+    return rig, BvhClip(clip.skeleton, clip.frame_time, clip.values[::5])
+
+
+@pytest.mark.parametrize("via", ["cmu", "mixamo", "rigify", "canonical"])
+def test_round_trip_returns_original_joint_positions(bandai, via):
+    src, clip = bandai
+    mid, _ = builtin_rig(via)
+    there = retarget_clip(clip, src, mid)
+    back = retarget_clip(there, mid, src)
+    err = np.linalg.norm(positions(back, src) - positions(clip, src), axis=-1)
+    assert err.max() < 0.01, f"max joint error {err.max() * 100:.3f} cm"
+
+
+@pytest.mark.parametrize("target", NAMES)
+def test_target_keeps_its_bone_lengths_and_follows_source_directions(bandai, target):
+    src, clip = bandai
+    tgt, _ = builtin_rig(target)
+    out = retarget_clip(clip, src, tgt)
+    p = positions(out, tgt)
+    rest = tgt.tpose.positions
+    for j, par in enumerate(tgt.skeleton.parents):
+        if par >= 0:
+            lengths = np.linalg.norm(p[:, j] - p[:, par], axis=-1)
+            np.testing.assert_allclose(lengths, np.linalg.norm(rest[j] - rest[par]), atol=1e-9)
+    # Each limb segment points the same way on both rigs.
+    ps, pt = canon_positions(clip, src), canon_positions(out, tgt)
+    for a, b in [("l_upper_arm", "l_forearm"), ("r_forearm", "r_hand"), ("l_thigh", "l_shin"),
+                 ("r_shin", "r_foot"), ("l_foot", "l_toe"), ("neck", "head")]:
+        ia, ib = canonical.INDEX[a], canonical.INDEX[b]
+        ds = ps[:, ib] - ps[:, ia]
+        dt = pt[:, ib] - pt[:, ia]
+        cos = np.sum(ds * dt, -1) / np.linalg.norm(ds, axis=-1) / np.linalg.norm(dt, axis=-1)
+        assert cos.min() > 0.9999, (a, b, cos.min())
+
+
+def test_root_motion_scales_with_leg_length(bandai):
+    src, clip = bandai
+    tgt, _ = builtin_rig("mixamo")
+    m = motion_from_clip(clip, src)
+    out = clip_from_motion(m, tgt)
+    ratio = tgt.tpose.leg_length(tgt) / m.leg_length
+    pelvis_t = canon_positions(out, tgt)[:, 0]
+    np.testing.assert_allclose(pelvis_t, m.root * ratio, atol=1e-9)
+
+
+def test_rest_pose_does_not_matter(bandai):
+    """The same rig with a different rest pose (arms down, legs turned) gives the same motion."""
+    src, clip = bandai
+    tgt, rest_clip = builtin_rig("mixamo")
+    sk = tgt.skeleton
+    rng = np.random.default_rng(0)
+    from scipy.spatial.transform import Rotation
+    # Re-express the rig with each joint's offset rotated by a random rest: an arbitrary rest pose.
+    g = Rotation.random(sk.num_joints, random_state=1).as_matrix()
+    offsets = sk.offsets.copy()
+    for j, p in enumerate(sk.parents):
+        if p >= 0:
+            offsets[j] = g[p].T @ sk.offsets[j]  # the same geometry when joint p is rotated by g[p]
+    rest = np.array([g[j] if p < 0 else g[p].T @ g[j] for j, p in enumerate(sk.parents)])
+    other = make_rig(Skeleton(sk.names, sk.parents, offsets, sk.channels, sk.end_sites, rest), "rotated", tgt.axes)
+    del rng, rest_clip
+    a = canon_positions(retarget_clip(clip, src, tgt), tgt)
+    b = canon_positions(retarget_clip(clip, src, other), other)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_third_skeleton_at_120_fps_resamples_to_25(sfu_chinese_dance):
+    src, clip = load_rig(sfu_chinese_dance)
+    assert src.axes == AxisConvention("Y", 0.0254)
+    out = retarget_clip(clip, src, builtin_rig("rigify")[0], fps=25)
+    assert out.fps == pytest.approx(25)
+    assert out.num_frames == int((clip.num_frames - 1) * 25 / clip.fps) + 1
+    assert np.isfinite(out.values).all()
+
+
+@pytest.mark.parametrize("rig", NAMES)
+def test_tpose_hits_every_aim(rig):
+    assert rest_pose_check(builtin_rig(rig)[0]) < 1e-6
+
+
+def test_real_rigs_tpose_and_height(bandai, sfu_chinese_dance):
+    src, clip = bandai
+    assert rest_pose_check(src) < 1e-6
+    m = motion_from_clip(clip, src)
+    pos = m.positions()
+    head = pos[:, canonical.INDEX["head"], 2]
+    feet = pos[:, [canonical.INDEX["l_toe"], canonical.INDEX["r_toe"]], 2].min(axis=1)
+    assert 1.2 < np.median(head - feet) < 1.8  # a standing adult, in metres
+    np.testing.assert_allclose(pos, canon_positions(clip, src), atol=1e-6)
