@@ -22,6 +22,11 @@ def main() -> int:
         scenarios.main_job_renders_25fps_video(bvh, out / "render")
         scenarios.main_job_refuses_to_overwrite(bvh, out / "keep")
         scenarios.main_job_bad_input_exits_1(out / "bad")
+        try:
+            scenarios.retarget_onto_blender_bvh_import(bvh)
+        except scenarios.ImporterBroken as e:
+            print(f"SKIPPED retarget_onto_blender_bvh_import: {e}")
+        scenarios.retarget_onto_rigify_metarig(bvh)
     except Exception:
         traceback.print_exc()
         print("BLENDER SCENARIOS: FAILED")

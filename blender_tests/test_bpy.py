@@ -27,6 +27,14 @@ def test_main_job_bad_input_exits_1(tmp_path):
     scenarios.main_job_bad_input_exits_1(tmp_path)
 
 
+def test_retarget_onto_blender_bvh_import(dance_bvh):
+    scenarios.retarget_onto_blender_bvh_import(dance_bvh)
+
+
+def test_retarget_onto_rigify_metarig(dance_bvh):
+    scenarios.retarget_onto_rigify_metarig(dance_bvh)
+
+
 def test_same_scenarios_in_blender_binary(dance_bvh, tmp_path):
     blender = shutil.which("blender")
     if blender is None:

@@ -116,3 +116,23 @@ def test_real_rigs_tpose_and_height(bandai, sfu_chinese_dance):
     feet = pos[:, [canonical.INDEX["l_toe"], canonical.INDEX["r_toe"]], 2].min(axis=1)
     assert 1.2 < np.median(head - feet) < 1.8  # a standing adult, in metres
     np.testing.assert_allclose(pos, canon_positions(clip, src), atol=1e-6)
+
+
+def test_round_trip_between_builtin_rigs_without_data():
+    """Synthetic smooth motion on the canonical rig -> CMU -> Mixamo -> canonical (no shared data needed)."""
+    rig, rest = builtin_rig("canonical")
+    t = 40
+    rng = np.random.default_rng(7)
+    values = np.repeat(rest.values, t, axis=0)
+    # smooth joint rotations of up to 40 degrees, and the root walking forward (-Y)
+    phase = np.linspace(0, 2 * np.pi, t)[:, None]
+    n_rot = values.shape[1] - 3
+    values[:, 3:] = 40 * np.sin(phase + rng.uniform(0, 6, n_rot)) * rng.uniform(0, 1, n_rot)
+    values[:, 1] = np.linspace(0, -1.5, t)
+    clip = BvhClip(rest.skeleton, 1 / 25, values)
+    out, current = clip, rig
+    for name in ("cmu", "mixamo", "canonical"):
+        nxt, _ = builtin_rig(name)
+        out, current = retarget_clip(out, current, nxt), nxt
+    err = np.linalg.norm(positions(out, rig) - positions(clip, rig), axis=-1)
+    assert err.max() < 1e-6
