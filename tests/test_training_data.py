@@ -94,7 +94,9 @@ def test_features_reconstruct_positions():
     """Integrating root velocity and adding the heading-frame pose gives back world positions."""
     from motion_core.builtin_rigs import builtin_rig
     from motion_core.motion import Motion
-    from training.features import _rot_z, heading, motion_features
+    from motion_core.pose_vector import heading
+    from motion_core.pose_vector import rot_z as _rot_z
+    from training.features import motion_features
     rig, _ = builtin_rig("canonical")
     t = 50
     yaw = np.linspace(0, 1.5, t)

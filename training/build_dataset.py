@@ -28,12 +28,12 @@ import numpy as np
 
 from motion_core.bvh import BVHError, read_bvh
 from motion_core.config import FPS, VALIDATION_FRACTION
-from motion_core.retarget import make_rig, motion_from_clip
+from motion_core.retarget import Rig, calibrate_twist, make_rig, motion_from_clip
 
 from .captions import captions
 from .features import motion_features
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: twist calibrated once per skeleton over a pool of clips
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bandai-namco"
 
 
@@ -107,9 +107,36 @@ def _stamp(path: Path) -> str:
     return f"{BUILDER_VERSION}:{st.st_size}:{int(st.st_mtime)}"
 
 
-def process_clip(src: ClipSource) -> dict[str, np.ndarray]:
+def skeleton_signature(sk) -> str:
+    h = hashlib.sha1("|".join(sk.names).encode())
+    h.update(np.round(sk.offsets, 3).tobytes())
+    return h.hexdigest()[:12]
+
+
+def calibrated_rigs(sources: list[ClipSource], pool: int = 40) -> dict[str, Rig]:
+    """One rig per distinct skeleton, its T-pose twist calibrated over up to ``pool`` clips spread
+    across the data (so every clip of a skeleton shares one convention)."""
+    groups: dict[str, list] = {}
+    step = max(1, len(sources) // pool)
+    for src in sources[::step]:
+        try:
+            clip = read_bvh(src.bvh)
+        except BVHError:
+            continue
+        groups.setdefault(skeleton_signature(clip.skeleton), []).append(clip)
+    rigs = {}
+    for sig, clips in groups.items():
+        rig = make_rig(clips[0].skeleton, f"skeleton {sig}", sample_frames=clips[0])
+        calibrate_twist(rig, clips)
+        rigs[sig] = rig
+    return rigs
+
+
+def process_clip(src: ClipSource, rigs: dict[str, Rig] | None = None) -> dict[str, np.ndarray]:
     clip = read_bvh(src.bvh)
-    rig = make_rig(clip.skeleton, src.name, sample_frames=clip)
+    rig = (rigs or {}).get(skeleton_signature(clip.skeleton))
+    if rig is None:  # a skeleton not in the pool: calibrate on the clip itself
+        rig = make_rig(clip.skeleton, src.name, sample_frames=clip)
     motion = motion_from_clip(clip, rig).resample(FPS)
     feats = motion_features(motion)
     return {
@@ -168,14 +195,17 @@ def build(data_root: Path, cache: Path, limit: int | None = None,
     index_path = clip_dir / "index.json"
     old = {c["name"]: c for c in json.loads(index_path.read_text())["clips"]} if index_path.exists() else {}
     entries, errors, rebuilt = [], [], 0
+    rigs: dict[str, Rig] | None = None
     bar = Progress(len(sources), "clips", progress)
     for src in sources:
         npz = clip_dir / f"{src.name}.npz"
         stamp = _stamp(src.bvh)
         prev = old.get(src.name)
         if not (prev and prev.get("stamp") == stamp and npz.exists()):
+            if rigs is None:
+                rigs = calibrated_rigs(sources)
             try:
-                _atomic_savez(npz, **process_clip(src))
+                _atomic_savez(npz, **process_clip(src, rigs))
             except (BVHError, ValueError) as e:
                 errors.append(f"{src.bvh}: {e}")
                 bar.update()

@@ -16,24 +16,10 @@ import numpy as np
 from motion_core import canonical
 from motion_core.config import CONTACT_HEIGHT_M, CONTACT_SPEED_M_S
 from motion_core.motion import Motion
+from motion_core.pose_vector import heading
+from motion_core.pose_vector import rot_z as _rot_z
 
 CONTACT_JOINTS = ("l_foot", "l_toe", "r_foot", "r_toe")
-
-
-def heading(positions: np.ndarray) -> np.ndarray:
-    """(T, 21, 3) -> (T,) yaw in radians of the character's forward direction (0 = facing -Y)."""
-    left = positions[:, canonical.INDEX["l_thigh"]] - positions[:, canonical.INDEX["r_thigh"]]
-    left = left + positions[:, canonical.INDEX["l_upper_arm"]] - positions[:, canonical.INDEX["r_upper_arm"]]
-    # forward = left x up = (ly, -lx); yaw rotates the T-pose's -Y onto it: (sin, -cos).
-    fx, fy = left[:, 1], -left[:, 0]
-    return np.arctan2(fx, -fy)
-
-
-def _rot_z(yaw: np.ndarray) -> np.ndarray:
-    c, s = np.cos(yaw), np.sin(yaw)
-    out = np.zeros(yaw.shape + (3, 3))
-    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1
-    return out
 
 
 def foot_contacts(positions: np.ndarray, fps: float) -> np.ndarray:

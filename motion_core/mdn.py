@@ -1,0 +1,124 @@
+"""The MDN-BiLSTM motion model in numpy (inference only; it runs inside a stock Blender).
+
+Loads the ``.npz`` written by ``python -m training.export_model`` and runs the same network as
+``training/model.py``. The tests check both agree within 1e-4 on the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+
+SHIPPED = Path(__file__).with_name("weights") / "motion_mdn.npz"
+
+
+class ModelError(RuntimeError):
+    """The motion model's weights are missing, unreadable or inconsistent."""
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def phase_features(frames: int, offset_s: float, fps: float = config.FPS) -> np.ndarray:
+    """(T, 2 * len(PHASE_PERIODS_S)) sin/cos phase inputs, as in training/model.py."""
+    t = np.arange(frames, dtype=np.float64) / fps + offset_s
+    cols = []
+    for period in config.PHASE_PERIODS_S:
+        ang = 2 * math.pi * t / period
+        cols += [np.sin(ang), np.cos(ang)]
+    return np.stack(cols, -1).astype(np.float32)
+
+
+@dataclass
+class MotionModel:
+    """Weights (float32 at run time) plus the statistics and metadata the generator needs."""
+
+    params: dict[str, np.ndarray]
+    meta: dict
+    source: str
+
+    @property
+    def k(self) -> int:
+        return int(self.meta["k"])
+
+    @property
+    def hidden(self) -> int:
+        return int(self.meta["hidden"])
+
+    @property
+    def layers(self) -> int:
+        return int(self.meta["layers"])
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
+
+    def _lstm_direction(self, x: np.ndarray, layer: int, reverse: bool) -> np.ndarray:
+        sfx = f"_l{layer}" + ("_reverse" if reverse else "")
+        p = self.params
+        h_size = self.hidden
+        gates_x = x @ p["lstm.weight_ih" + sfx].T + (p["lstm.bias_ih" + sfx] + p["lstm.bias_hh" + sfx])
+        w_hh = p["lstm.weight_hh" + sfx].T
+        h = np.zeros(h_size, dtype=np.float32)
+        c = np.zeros(h_size, dtype=np.float32)
+        out = np.empty((x.shape[0], h_size), dtype=np.float32)
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        for t in steps:
+            g = gates_x[t] + h @ w_hh
+            i, f = _sigmoid(g[:h_size]), _sigmoid(g[h_size:2 * h_size])
+            cell, o = np.tanh(g[2 * h_size:3 * h_size]), _sigmoid(g[3 * h_size:])
+            c = f * c + i * cell
+            h = o * np.tanh(c)
+            out[t] = h
+        return out
+
+    def forward(self, text: np.ndarray, skel: np.ndarray, phase: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One sequence: text (384,), skel (63,), phase (T, P) ->
+        log_pi (K,), mu (T, K, D), sigma (T, K, D), normalised units."""
+        cond = np.concatenate([self._linear(text, "text_proj"), self._linear(skel, "skel_proj")]).astype(np.float32)
+        x = np.concatenate([np.broadcast_to(cond, (phase.shape[0], cond.shape[0])), phase], -1).astype(np.float32)
+        for layer in range(self.layers):
+            x = np.concatenate([self._lstm_direction(x, layer, False), self._lstm_direction(x, layer, True)], -1)
+        t, d = x.shape[0], len(self.params["mean"])
+        mu = self._linear(x, "mu").reshape(t, self.k, d)
+        sigma = self.params["floor"] + _softplus(self._linear(x, "log_sigma")).reshape(t, self.k, d)
+        logits = self._linear(x.mean(0), "pi")
+        log_pi = logits - np.logaddexp.reduce(logits)
+        return log_pi, mu, sigma
+
+
+REQUIRED = ("text_proj.weight", "skel_proj.weight", "lstm.weight_ih_l0", "mu.weight", "log_sigma.weight", "pi.weight",
+            "mean", "std", "floor", "prior_mean", "prior_std", "pair_emb", "tpose", "meta")
+
+
+def load_model(path: str | Path | None = None) -> MotionModel:
+    """Load exported weights (default: the shipped ``motion_core/weights/motion_mdn.npz``)."""
+    path = Path(path) if path else SHIPPED
+    if not path.exists():
+        raise ModelError(f"motion model weights not found at {path}; "
+                         "train and export one (python -m training.train, python -m training.export_model)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in REQUIRED if k not in z.files]
+            if missing:
+                raise ModelError(f"{path} is not a Heritage Motion model: it lacks {', '.join(missing)}")
+            meta = json.loads(str(z["meta"]))
+            params = {k: z[k].astype(np.float32) for k in z.files if k != "meta"}
+    except ModelError:
+        raise
+    except Exception as e:  # zip, pickle and decode errors all mean a corrupt file
+        raise ModelError(f"motion model weights at {path} are unreadable ({type(e).__name__}: {e})") from None
+    for k, v in params.items():
+        if not np.all(np.isfinite(v)):
+            raise ModelError(f"{path}: parameter {k} holds NaN or infinite values")
+    return MotionModel(params, meta, str(path))
