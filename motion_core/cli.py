@@ -104,7 +104,7 @@ def cmd_retarget(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .generate import GenerationError, generate  # noqa: F401  (numpy only)
+    from .generate import duration_from_prompt, generate
     from .mdn import load_model
     from .text_encoder import load_text_encoder
 
@@ -114,8 +114,8 @@ def cmd_generate(args) -> int:
     model = load_model(args.model)
     encoder = load_text_encoder(args.text_encoder)
     rig, _ = _load(args.rig, args.map, None)
-    gen = generate(args.prompt, args.seconds, args.seed, model, encoder, args.mode,
-                   tpose=_canonical_tpose(rig))
+    seconds = args.seconds if args.seconds is not None else (duration_from_prompt(args.prompt) or 10.0)
+    gen = generate(args.prompt, seconds, args.seed, model, encoder, args.mode, tpose=_canonical_tpose(rig))
     clip = clip_from_motion(gen.motion, rig)
     write_bvh(out, clip)
     info = gen.info
@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("generate", help="prompt -> dance on a rig, as BVH (numpy only)")
     sp.add_argument("prompt", help='what to generate, e.g. "a proud bow"')
-    sp.add_argument("--seconds", type=float, default=10.0, help="1 to 60 (default 10)")
+    sp.add_argument("--seconds", type=float, default=None,
+                    help="1 to 60; default: a duration named in the prompt ('12 seconds'), else 10")
     sp.add_argument("--seed", type=int, default=0, help="same prompt + seed = same motion (default 0)")
     sp.add_argument("--mode", choices=["canonical", "diverse"], default="canonical",
                     help="canonical: the culturally weighted component; diverse: sample by mixture weight")

@@ -10,6 +10,7 @@ was read as. Output is reproducible from (prompt, seconds, seed, mode, model).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,15 @@ def _smooth_noise(rng: np.random.Generator, frames: int, dims: int, width_s: flo
     white = rng.standard_normal((frames + 2 * half, dims))
     out = np.stack([np.convolve(white[:, d], kernel, mode="valid") for d in range(dims)], -1)
     return out[:frames]
+
+
+_DURATION = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s*(?:s|sec|secs|second|seconds)\b", re.I)
+
+
+def duration_from_prompt(prompt: str) -> float | None:
+    """'a slow bow, 12 seconds' -> 12.0; None when the prompt names no duration."""
+    m = _DURATION.search(prompt)
+    return float(m.group(1)) if m else None
 
 
 def validate(prompt: str, seconds: float, mode: str) -> str:

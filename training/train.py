@@ -236,7 +236,9 @@ def plot_curves(log: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, stop_at: int | None = None) -> Path:
+    """Train (or resume) to ``cfg.steps``; ``stop_at`` ends this call early, with a checkpoint, as an
+    interruption would. Returns the checkpoint path."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(cfg.cache) if cfg.cache else default_cache()
@@ -276,7 +278,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         plot_curves(log, out / "loss.png")
         (out / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
 
-    while step < cfg.steps:
+    end = min(cfg.steps, stop_at) if stop_at else cfg.steps
+    while step < end:
         rng = np.random.default_rng([cfg.seed, step])  # per-step stream: resume is exact
         text, skel, offs, y, pair = (t.to(device) for t in sample_batch(data, cfg, rng))
         log_pi, mu, sigma = model(text, skel, phase_features(y.shape[1], offs))
@@ -298,7 +301,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
             rec["elapsed_s"] = round(time.monotonic() - t0, 1)
         log.append(rec)
         bar.update()
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+        if step % cfg.checkpoint_every == 0 or step == end:
             save()
     return ckpt
 
@@ -324,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int)
     p.add_argument("--no-cultural", action="store_true", help="train without L_cul (ablation)")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; --resume continues")
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     a = p.parse_args(argv)
@@ -334,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.no_cultural:
         cfg = dataclasses.replace(cfg, cultural=False)
     torch.set_num_threads(a.threads or max(1, os.cpu_count() or 1))
-    ckpt = train(cfg, resume=a.resume)
+    ckpt = train(cfg, resume=a.resume, stop_at=a.stop_at)
     print(f"checkpoint: {ckpt} (device: {'cuda ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'})")
     return 0
 
