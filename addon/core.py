@@ -1,29 +1,13 @@
 """Import shim: the installed add-on carries a vendored ``motion_core`` inside its package;
-a development checkout uses the top-level one."""
+a development checkout uses the top-level one. The add-on imports motion_core's modules from here."""
+
+from importlib import import_module
 
 try:  # installed from the zip built by build_addon.py
-    from .motion_core import (  # noqa: F401
-        armature_pose,
-        axes,
-        bonemap,
-        builtin_rigs,
-        bvh,
-        canonical,
-        config,
-        motion,
-        retarget,
-        skeleton,
-    )
+    from . import motion_core as _core
 except ImportError:  # running from the repository
-    from motion_core import (  # noqa: F401
-        armature_pose,
-        axes,
-        bonemap,
-        builtin_rigs,
-        bvh,
-        canonical,
-        config,
-        motion,
-        retarget,
-        skeleton,
-    )
+    import motion_core as _core
+
+MODULES = ("armature_pose", "axes", "bonemap", "builtin_rigs", "bvh", "canonical", "config", "motion", "retarget",
+           "skeleton")
+globals().update({name: import_module(f"{_core.__name__}.{name}") for name in MODULES})

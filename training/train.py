@@ -32,6 +32,7 @@ import torch
 
 from motion_core import canonical, config
 from motion_core import pose_vector as pv
+from motion_core.generate import skeleton_feature
 from motion_core.motion import Motion
 from motion_core.text_encoder import load_text_encoder
 
@@ -82,12 +83,6 @@ class TrainData:
     prior_std: np.ndarray  # (P, 126) normalised
     pair_emb: np.ndarray  # (P, 384) mean caption embedding, unit norm
     tpose: np.ndarray  # (21, 3) mean T-pose, metres
-
-
-def skeleton_feature(tpose: np.ndarray) -> np.ndarray:
-    """(21, 3) T-pose -> (63,) divided by leg length (proportions, not size)."""
-    m = Motion(np.tile([1.0, 0, 0, 0], (1, 21, 1)), np.zeros((1, 3)), tpose, np.ones(21, bool), config.FPS)
-    return (tpose / m.leg_length).reshape(-1).astype(np.float32)
 
 
 def load_data(cache: Path, split: str = "train", limit: int | None = None, stats: TrainData | None = None) -> TrainData:
