@@ -88,7 +88,7 @@ def generate(prompt: str, seconds: float, seed: int, model: MotionModel, encoder
     p = model.params
     skel = skeleton_feature(p["tpose"] if tpose is None else tpose)
     offset = float(rng.uniform(0.0, max(config.PHASE_PERIODS_S)))
-    log_pi, mu, sigma = model.forward(emb, skel, phase_features(frames, offset))
+    log_pi, mu, sigma = model.forward(emb, skel, phase_features(frames, offset), need_sigma=mode == "diverse")
 
     sims = p["pair_emb"] @ emb
     pair = int(np.argmax(sims))

@@ -59,46 +59,55 @@ class MotionModel:
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
 
+    def _prepared(self, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per layer, computed once: input weights of both directions stacked (in, 8H), their bias,
+        and the recurrent weights (2, H, 4H), all pre-scaled so one tanh gives every gate."""
+        cache = self.__dict__.setdefault("_prep", {})
+        if layer not in cache:
+            p, h_size = self.params, self.hidden
+            sfx = (f"_l{layer}", f"_l{layer}_reverse")
+            scale = np.full(4 * h_size, 0.5, dtype=np.float32)
+            scale[2 * h_size:3 * h_size] = 1.0  # the cell gate is a tanh, the others sigmoids
+            w_ih = np.concatenate([p["lstm.weight_ih" + s].T * scale for s in sfx], 1)
+            bias = np.concatenate([(p["lstm.bias_ih" + s] + p["lstm.bias_hh" + s]) * scale for s in sfx])
+            w_hh = np.stack([p["lstm.weight_hh" + s].T * scale for s in sfx])
+            cache[layer] = (np.ascontiguousarray(w_ih), bias, np.ascontiguousarray(w_hh))
+        return cache[layer]
+
     def _lstm_layer(self, x: np.ndarray, layer: int) -> np.ndarray:
         """Both directions of one BiLSTM layer, stepped together: (T, in) -> (T, 2H).
 
         PyTorch gate order i, f, g, o. All four gates come from one tanh call per step, using
-        sigmoid(x) = (1 + tanh(x / 2)) / 2, which keeps the Python loop short enough for ~50 ms.
+        sigmoid(x) = (1 + tanh(x / 2)) / 2, which keeps the Python loop short.
         """
-        p = self.params
         h_size = self.hidden
-        sfx = (f"_l{layer}", f"_l{layer}_reverse")
-        gx = np.stack([x @ p["lstm.weight_ih" + s].T + (p["lstm.bias_ih" + s] + p["lstm.bias_hh" + s]) for s in sfx])
+        w_ih, bias, w_hh = self._prepared(layer)
+        t_len = x.shape[0]
+        gx = (x @ w_ih + bias).reshape(t_len, 2, 4 * h_size).transpose(1, 0, 2).copy()
         gx[1] = gx[1][::-1]  # the backward direction walks the sequence from the end
-        w_hh = np.stack([p["lstm.weight_hh" + s].T for s in sfx])  # (2, H, 4H)
-        scale = np.full(4 * h_size, 0.5, dtype=np.float32)
-        scale[2 * h_size:3 * h_size] = 1.0
-        gx *= scale
-        w_hh = w_hh * scale
         h = np.zeros((2, 1, h_size), dtype=np.float32)
         c = np.zeros((2, 1, h_size), dtype=np.float32)
-        out = np.empty((2, x.shape[0], h_size), dtype=np.float32)
-        for t in range(x.shape[0]):
+        out = np.empty((2, t_len, h_size), dtype=np.float32)
+        for t in range(t_len):
             # einsum, not BLAS: for a (1 x H) step BLAS call overhead (and thread hand-off) dominates
             z = np.tanh(gx[:, t:t + 1] + np.einsum("bij,bjk->bik", h, w_hh))  # (2, 1, 4H)
-            i = 0.5 + 0.5 * z[..., :h_size]
-            f = 0.5 + 0.5 * z[..., h_size:2 * h_size]
-            o = 0.5 + 0.5 * z[..., 3 * h_size:]
-            c = f * c + i * z[..., 2 * h_size:3 * h_size]
-            h = o * np.tanh(c)
+            gates = 0.5 + 0.5 * z
+            c = gates[..., h_size:2 * h_size] * c + gates[..., :h_size] * z[..., 2 * h_size:3 * h_size]
+            h = gates[..., 3 * h_size:] * np.tanh(c)
             out[:, t] = h[:, 0]
         return np.concatenate([out[0], out[1][::-1]], -1)
 
-    def forward(self, text: np.ndarray, skel: np.ndarray, phase: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def forward(self, text: np.ndarray, skel: np.ndarray, phase: np.ndarray,
+                need_sigma: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """One sequence: text (384,), skel (63,), phase (T, P) ->
-        log_pi (K,), mu (T, K, D), sigma (T, K, D), normalised units."""
+        log_pi (K,), mu (T, K, D), sigma (T, K, D) or None when not needed; normalised units."""
         cond = np.concatenate([self._linear(text, "text_proj"), self._linear(skel, "skel_proj")]).astype(np.float32)
         x = np.concatenate([np.broadcast_to(cond, (phase.shape[0], cond.shape[0])), phase], -1).astype(np.float32)
         for layer in range(self.layers):
             x = self._lstm_layer(x, layer)
         t, d = x.shape[0], len(self.params["mean"])
         mu = self._linear(x, "mu").reshape(t, self.k, d)
-        sigma = self.params["floor"] + _softplus(self._linear(x, "log_sigma")).reshape(t, self.k, d)
+        sigma = self.params["floor"] + _softplus(self._linear(x, "log_sigma")).reshape(t, self.k, d) if need_sigma else None
         logits = self._linear(x.mean(0), "pi")
         log_pi = logits - np.logaddexp.reduce(logits)
         return log_pi, mu, sigma
