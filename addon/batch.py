@@ -1,9 +1,10 @@
-"""Headless main job: motion in, retargeted BVH and a rendered 25 FPS MP4 out.
+"""Headless main job: a prompt (or a BVH) in; a dance on a rig as BVH and a rendered 25 FPS MP4 out.
 
-    python -m addon.batch [--bvh IN.bvh] [--rig rigify] [--seconds 4] [--out out/main]
+    python -m addon.batch [--prompt "a feminine dance, slow"] [--seconds 4] [--seed 0] [--rig rigify] [--out out/main]
+    python -m addon.batch --bvh IN.bvh [--rig rigify] ...
 
-Runs on the embedded ``bpy`` module (or inside ``blender -b -P addon/batch.py -- ...``). Today the
-motion comes from a BVH; the text-to-motion model will add ``--prompts`` to this same command.
+Runs on the embedded ``bpy`` module (or inside ``blender -b -P addon/batch.py -- ...``). The motion
+comes from the shipped text-to-motion model (numpy only), or from a BVH with ``--bvh``.
 Outputs (written atomically, never over an existing file unless --force): NAME.bvh, NAME.mp4,
 NAME.png (poster frame), NAME.json (what was done). Exit code 0 on success, 1 on bad input with a one-line reason.
 """
@@ -24,12 +25,12 @@ import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .animate import apply_motion  # noqa: E402
-from .core import builtin_rigs, bvh, config, retarget  # noqa: E402
+from .core import builtin_rigs, bvh, config, generate, mdn, retarget, text_encoder  # noqa: E402
 from .render import add_stage, render_mp4, render_still, setup_scene  # noqa: E402
 from .rig_io import add_body_mesh, armature_from_rig, rig_from_armature  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BVH = REPO.parent / "shared" / "data" / "bandai-namco" / "dataset-1" / "data" / "dataset-1_dance-short_normal_001.bvh"
+DEFAULT_PROMPT = "a feminine dance, slow and graceful"
 
 
 def _argv() -> list[str]:
@@ -38,7 +39,10 @@ def _argv() -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m addon.batch", description=__doc__.splitlines()[0])
-    p.add_argument("--bvh", type=Path, default=DEFAULT_BVH, help="source motion (default: a Bandai-Namco dance clip)")
+    p.add_argument("--prompt", default=None, help=f"what to generate (default: {DEFAULT_PROMPT!r} unless --bvh is given)")
+    p.add_argument("--seed", type=int, default=0, help="same prompt and seed, same dance (default 0)")
+    p.add_argument("--mode", choices=["canonical", "diverse"], default="canonical")
+    p.add_argument("--bvh", type=Path, default=None, help="retarget this BVH instead of generating")
     p.add_argument("--rig", default="rigify", help=f"target: built-in rig ({', '.join(builtin_rigs.NAMES)}) or a BVH file")
     p.add_argument("--seconds", type=float, default=4.0, help="length to render, 0.2 to 60 s (default 4)")
     p.add_argument("--start", type=float, default=0.0, help="start time in the source, seconds")
@@ -50,33 +54,46 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:48] or "motion"
+
+
 def run(args: argparse.Namespace) -> dict:
-    if not args.bvh.exists():
-        raise ValueError(f"{args.bvh}: file not found" + (
-            " (the default clip needs ../shared/data; pass --bvh FILE)" if args.bvh == DEFAULT_BVH else ""))
+    if args.bvh is not None and args.prompt is not None:
+        raise ValueError("give either --prompt or --bvh, not both")
+    if args.bvh is not None and not args.bvh.exists():
+        raise ValueError(f"{args.bvh}: file not found")
     if not 0.2 <= args.seconds <= 60:
         raise ValueError(f"--seconds {args.seconds}: expected 0.2 to 60")
     try:
         w, h = (int(x) for x in args.resolution.lower().split("x"))
     except ValueError:
         raise ValueError(f"--resolution {args.resolution!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
-    name = args.name or f"{args.bvh.stem}_{Path(args.rig).stem}"
+    prompt = None if args.bvh is not None else (args.prompt or DEFAULT_PROMPT)
+    source = args.bvh.stem if args.bvh is not None else f"{_slug(prompt)}-s{args.seed}"
+    name = args.name or f"{source}_{Path(args.rig).stem}"
     out = {k: args.out / f"{name}.{k}" for k in ("bvh", "mp4", "png", "json")}
     if not args.force and any(p.exists() for p in out.values()):
         raise ValueError(f"{args.out}/{name}.* exists; pass --force or another --name")
 
     t0 = time.perf_counter()
-    src_rig, src_clip = retarget.load_rig(args.bvh)
-    mot = retarget.motion_from_clip(src_clip, src_rig).resample(config.FPS)
-    first = int(round(args.start * config.FPS))
-    n = int(round(args.seconds * config.FPS))
-    if first >= mot.num_frames:
-        raise ValueError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
-    mot = mot.slice(first, first + n)
     if Path(args.rig).suffix.lower() == ".bvh":
         tgt_rig, _ = retarget.load_rig(args.rig)
     else:
         tgt_rig, _ = builtin_rigs.builtin_rig(args.rig)
+    generation = None
+    if prompt is not None:
+        gen = generate.generate(prompt, max(args.seconds, config.MIN_SECONDS), args.seed, mdn.load_model(),
+                                text_encoder.load_text_encoder(), args.mode)
+        generation = gen.info
+        mot = gen.motion.slice(0, int(round(args.seconds * config.FPS)))
+    else:
+        src_rig, src_clip = retarget.load_rig(args.bvh)
+        mot = retarget.motion_from_clip(src_clip, src_rig).resample(config.FPS)
+        first = int(round(args.start * config.FPS))
+        if first >= mot.num_frames:
+            raise ValueError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
+        mot = mot.slice(first, first + int(round(args.seconds * config.FPS)))
     bvh.write_bvh(out["bvh"], retarget.clip_from_motion(mot, tgt_rig))
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -95,7 +112,8 @@ def run(args: argparse.Namespace) -> dict:
     render_mp4(scene, out["mp4"])
     t2 = time.perf_counter()
     summary = {
-        "source": str(args.bvh), "rig": tgt_rig.name, "frames": mot.num_frames, "fps": config.FPS,
+        "source": str(args.bvh) if args.bvh is not None else "generated", "generation": generation,
+        "rig": tgt_rig.name, "frames": mot.num_frames, "fps": config.FPS,
         "seconds": mot.duration, "action": action.name, "body": body.name,
         "outputs": {k: str(v) for k, v in out.items()},
         "timing_s": {"retarget_and_keys": round(t1 - t0, 3), "render": round(t2 - t1, 3)},
@@ -111,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(_argv() if argv is None else argv)
     try:
         summary = run(args)
-    except (ValueError, KeyError, OSError, bvh.BVHError) as e:
+    except (ValueError, KeyError, OSError, RuntimeError, bvh.BVHError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 1
     o = summary["outputs"]

@@ -20,6 +20,7 @@ def main() -> int:
     print(f"Blender {bpy.app.version_string}, Python {sys.version.split()[0]}, numpy {numpy.__version__}")
     try:
         scenarios.main_job_renders_25fps_video(bvh, out / "render")
+        scenarios.main_job_from_prompt(out / "prompt")
         scenarios.main_job_refuses_to_overwrite(bvh, out / "keep")
         scenarios.main_job_bad_input_exits_1(out / "bad")
         try:

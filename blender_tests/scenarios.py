@@ -145,3 +145,16 @@ def retarget_onto_rigify_metarig(bvh: Path) -> None:
     from addon.animate import apply_motion
     second = apply_motion(obj, mot, "HM metarig")
     assert second.name not in before and before <= set(bpy.data.actions.keys())
+
+
+def main_job_from_prompt(out: Path, frames: int = 10) -> dict:
+    """The README's main job: prompt -> generated dance on the Rigify mannequin -> 25 FPS MP4."""
+    from addon import batch
+    summary = batch.run(batch.parse_args(["--prompt", "a proud bow", "--seconds", str(frames / 25), "--out", str(out),
+                                          "--resolution", "160x90"]))
+    n, fps = movie_info(Path(summary["outputs"]["mp4"]))
+    assert (n, round(fps, 3)) == (frames, 25.0), (n, fps)
+    record = json.loads(Path(summary["outputs"]["json"]).read_text())
+    assert record["generation"]["prompt"] == "a proud bow" and record["generation"]["seed"] == 0
+    assert record["generation"]["prior_pair"]["content"]
+    return summary
