@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
     generation = None
     if prompt is not None:
         gen = generate.generate(prompt, max(args.seconds, config.MIN_SECONDS), args.seed, mdn.load_model(),
-                                text_encoder.load_text_encoder(), args.mode)
+                                text_encoder.load_text_encoder(), args.mode, tpose=tgt_rig.canonical_tpose())
         generation = gen.info
         mot = gen.motion.slice(0, int(round(args.seconds * config.FPS)))
     else:
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> dict:
         if first >= mot.num_frames:
             raise ValueError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
         mot = mot.slice(first, first + int(round(args.seconds * config.FPS)))
-    bvh.write_bvh(out["bvh"], retarget.clip_from_motion(mot, tgt_rig))
+    clip = retarget.clip_from_motion(mot, tgt_rig)
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -108,8 +111,18 @@ def run(args: argparse.Namespace) -> dict:
     setup_scene(scene, mot.num_frames, int(config.FPS), (w, h), args.engine)
     add_stage(scene, coll, track, max(1.2, height))
     t1 = time.perf_counter()
-    render_still(scene, max(1, mot.num_frames // 2), out["png"])  # poster frame
-    render_mp4(scene, out["mp4"])
+    # All or nothing: outputs are made in a staging folder and moved into place only when all exist,
+    # so a failure leaves neither a partial set nor a damaged earlier one (with --force).
+    args.out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".hm-stage-", dir=args.out))
+    try:
+        render_still(scene, max(1, mot.num_frames // 2), stage / "out.png")  # poster frame
+        render_mp4(scene, stage / "out.mp4")
+        bvh.write_bvh(stage / "out.bvh", clip)
+        for key in ("png", "mp4", "bvh"):
+            os.replace(stage / f"out.{key}", out[key])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     t2 = time.perf_counter()
     summary = {
         "source": str(args.bvh) if args.bvh is not None else "generated", "generation": generation,

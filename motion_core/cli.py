@@ -115,7 +115,7 @@ def cmd_generate(args) -> int:
     encoder = load_text_encoder(args.text_encoder)
     rig, _ = _load(args.rig, args.map, None)
     seconds = args.seconds if args.seconds is not None else (duration_from_prompt(args.prompt) or 10.0)
-    gen = generate(args.prompt, seconds, args.seed, model, encoder, args.mode, tpose=_canonical_tpose(rig))
+    gen = generate(args.prompt, seconds, args.seed, model, encoder, args.mode, tpose=rig.canonical_tpose())
     clip = clip_from_motion(gen.motion, rig)
     write_bvh(out, clip)
     info = gen.info
@@ -128,16 +128,6 @@ def cmd_generate(args) -> int:
           f"'{pp['content']}' / '{pp['style']}' (similarity {pp['similarity']}), component {info['component']}, "
           f"mode {info['mode']}, seed {info['seed']}")
     return 0
-
-
-def _canonical_tpose(rig) -> np.ndarray:
-    idx = rig.bone_map.indices(rig.skeleton)
-    pos = rig.tpose.positions
-    out = np.zeros((len(canonical.JOINTS), 3))
-    for k, c in enumerate(canonical.JOINTS):
-        j = idx.get(c)
-        out[k] = pos[j] - pos[idx["pelvis"]] if j is not None else out[canonical.PARENTS[k]]
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,6 +47,17 @@ class Rig:
         """(J, 3) rest offsets in metres, canonical axes."""
         return self.skeleton.offsets @ self.axes.matrix.T * self.axes.unit_m
 
+    def canonical_tpose(self) -> np.ndarray:
+        """(21, 3) this rig's canonical joints in the T-pose, metres, pelvis at the origin (an absent
+        joint sits on its parent). The skeleton feature the motion model adapts to."""
+        idx = self.bone_map.indices(self.skeleton)
+        pos = self.tpose.positions
+        out = np.zeros((len(canonical.JOINTS), 3))
+        for k, c in enumerate(canonical.JOINTS):
+            j = idx.get(c)
+            out[k] = pos[j] - pos[idx["pelvis"]] if j is not None else out[canonical.PARENTS[k]]
+        return out
+
     def canonical_rest(self) -> np.ndarray:
         a = self.axes.matrix
         return a @ self.skeleton.rest_rotations @ a.T
