@@ -14,7 +14,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the target sa
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import resource  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -26,14 +25,8 @@ from motion_core.mdn import SHIPPED, load_model  # noqa: E402
 from motion_core.retarget import clip_from_motion  # noqa: E402
 from motion_core.text_encoder import load_text_encoder  # noqa: E402
 
-
-def timed(fn, n=10):
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return min(out), statistics.median(out)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_and_median  # noqa: E402
 
 
 def main() -> None:
@@ -49,11 +42,11 @@ def main() -> None:
     t_enc = time.perf_counter() - t
     prompt = "a feminine dance, slow and graceful"
     generate(prompt, a.seconds, 0, model, enc)  # warm-up
-    best, med = timed(lambda: generate(prompt, a.seconds, 0, model, enc))
-    text_best, _ = timed(lambda: enc.encode(prompt))
+    best, med = best_and_median(lambda: generate(prompt, a.seconds, 0, model, enc))
+    text_best, _ = best_and_median(lambda: enc.encode(prompt))
     motion = generate(prompt, a.seconds, 0, model, enc).motion
     rig, _ = builtin_rig("rigify")
-    rt_best, _ = timed(lambda: clip_from_motion(motion, rig))
+    rt_best, _ = best_and_median(lambda: clip_from_motion(motion, rig))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"model load {t_model * 1e3:.0f} ms ({Path(a.model).stat().st_size / 1e6:.1f} MB, {model.source})")
     print(f"text encoder load {t_enc * 1e3:.0f} ms ({enc.source})")
