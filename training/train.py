@@ -189,7 +189,7 @@ def cultural_loss(model: MotionMDN, log_pi, mu, sigma, pair, data_prior) -> tupl
     over = torch.relu(joint_angles(raw) - max_angle)  # (B, T, K, 21)
     limit = ((over ** 2).sum(-1) * pi[:, :, :, 0]).sum(-1).mean()
     total = kl + config.LAMBDA_REF * ref + config.ETA_LIMIT * limit
-    return total, {"kl": float(kl), "ref": float(ref), "limit": float(limit)}
+    return total, {"kl": float(kl.detach()), "ref": float(ref.detach()), "limit": float(limit.detach())}
 
 
 # --------------------------------------------------------------------------------------------
