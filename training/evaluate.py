@@ -197,7 +197,7 @@ def _motion(z) -> Motion:
 
 
 def evaluate(models: list[Path], data: Path, out: Path, cache: Path | None = None, limit: int | None = None,
-             mm_prompts: int = 10, mm_samples: int = 10) -> dict:
+             mm_prompts: int = 10, mm_samples: int = 10, mode: str = "canonical") -> dict:
     t0 = time.monotonic()
     cache = cache or out.parent / "eval-cache"
     index = build(data, cache, progress=False)
@@ -230,7 +230,7 @@ def evaluate(models: list[Path], data: Path, out: Path, cache: Path | None = Non
     local_real = {n: local_pose(m) for n, m in real.items()}
     enc = load_text_encoder()
     unseen = json.loads(UNSEEN.read_text())["prompts"]
-    report = {"data": str(data), "val_clips": len(val_c), "train_clips": len(train_c),
+    report = {"data": str(data), "mode": mode, "val_clips": len(val_c), "train_clips": len(train_c),
               "real": {"recognition_content": rc, "recognition_style": rs, "recognition_both": rb,
                        "foot_skating": float(np.mean([foot_skating(p) for p in real_pos])),
                        "jerk": float(np.mean([jerk(p) for p in real_pos]))},
@@ -242,7 +242,7 @@ def evaluate(models: list[Path], data: Path, out: Path, cache: Path | None = Non
         gen, gen_feats, skate, jerks, bones, comp, dtw_sim = [], [], [], [], [], [], []
         for i, c in enumerate(val_c):
             seconds = float(np.clip(real[c["name"]].duration, config.MIN_SECONDS, config.MAX_SECONDS))
-            g = generate(c["captions"][i % len(c["captions"])], seconds, i, model, enc)
+            g = generate(c["captions"][i % len(c["captions"])], seconds, i, model, enc, mode)
             m = g.motion
             gen.append(m)
             gen_feats.append(clip_features(pv.motion_to_vector(m)))
@@ -276,7 +276,8 @@ def evaluate(models: list[Path], data: Path, out: Path, cache: Path | None = Non
             samples = [clip_features(pv.motion_to_vector(d)) for d in div]
             _, _, h = judge(np.stack(samples))
             mm.append(float(np.mean([np.linalg.norm(h[a] - h[b]) for a in range(len(h)) for b in range(a + 1, len(h))])))
-        un_feats = [clip_features(pv.motion_to_vector(generate(u["prompt"], 4, 0, model, enc).motion)) for u in unseen]
+        un_feats = [clip_features(pv.motion_to_vector(generate(u["prompt"], 4, 0, model, enc, mode).motion))
+                    for u in unseen]
         uc = [contents.index(u["content"]) if u["content"] in contents else -1 for u in unseen]
         us = [styles.index(u["style"]) if u["style"] in styles else -1 for u in unseen]
         u_c, u_s, u_b, _ = recog(un_feats, uc, us)
@@ -346,7 +347,7 @@ def markdown(r: dict) -> str:
                            r["models"][n]["unseen_prompts"]["recognition_style"]) for n in names]
     lines.append(f"| unseen prompts ({r['models'][names[0]]['unseen_prompts']['n']}): content / style recognised | "
                  + " | ".join(un) + " |")
-    return (f"Evaluation on {r['val_clips']} validation clips of {r['data']} "
+    return (f"Evaluation ({r.get('mode', 'canonical')} mode) on {r['val_clips']} validation clips of {r['data']} "
             f"(judge trained on {r['train_clips']} training clips).\n\n" + "\n".join(lines) + "\n")
 
 
@@ -358,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--cache", type=Path, default=None)
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N validation clips only")
+    p.add_argument("--mode", choices=["canonical", "diverse"], default="canonical", help="generation mode to evaluate")
     a = p.parse_args(argv)
     for c in a.checkpoint:
         if not c.exists():
@@ -366,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.data.exists():
         print(f"error: {a.data} not found", file=sys.stderr)
         return 1
-    r = evaluate(a.checkpoint, a.data, a.out, a.cache, a.limit)
+    r = evaluate(a.checkpoint, a.data, a.out, a.cache, a.limit, mode=a.mode)
     print(markdown(r))
     print(f"wrote {a.out} and {a.out.with_suffix('.md')} in {r['seconds']} s")
     return 0
