@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 import numpy as np
-from mathutils import Matrix, Vector
+from mathutils import Vector
 
 from .core import armature_pose, axes, bonemap, retarget, skeleton
 
@@ -165,4 +165,4 @@ def _capsule(head, tail, r0, r1, base, seg=12, rings=6):
     return verts, faces
 
 
-__all__ = ["rig_from_armature", "armature_from_rig", "add_body_mesh", "Matrix"]
+__all__ = ["rig_from_armature", "armature_from_rig", "add_body_mesh"]

@@ -97,12 +97,3 @@ class Motion:
 
     def slice(self, start: int, stop: int) -> Motion:
         return Motion(self.rotations[start:stop], self.root[start:stop], self.tpose, self.present, self.fps)
-
-    def save(self, path) -> None:
-        np.savez_compressed(path, rotations=self.rotations.astype(np.float32), root=self.root.astype(np.float32),
-                            tpose=self.tpose, present=self.present, fps=self.fps)
-
-    @classmethod
-    def load(cls, path) -> Motion:
-        with np.load(path) as z:
-            return cls(z["rotations"], z["root"], z["tpose"], z["present"], float(z["fps"]))

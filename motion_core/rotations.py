@@ -133,12 +133,6 @@ def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
          aw * bz + ax * by - ay * bx + az * bw], axis=-1)
 
 
-def quat_conjugate(q: np.ndarray) -> np.ndarray:
-    q = np.array(q, dtype=np.float64, copy=True)
-    q[..., 1:] *= -1
-    return q
-
-
 def quat_slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Spherical interpolation (..., 4), taking the short arc. ``t`` broadcasts as (...)."""
     a, b = quat_normalize(a), quat_normalize(b)
