@@ -18,7 +18,7 @@ import numpy as np
 from . import config
 from . import pose_vector as pv
 from .mdn import MotionModel, phase_features
-from .motion import Motion
+from .motion import Motion, leg_length
 from .text_encoder import TextEncoder
 
 MODES = ("canonical", "diverse")
@@ -36,8 +36,7 @@ class Generation:
 
 def skeleton_feature(tpose: np.ndarray) -> np.ndarray:
     """(21, 3) T-pose -> (63,) divided by leg length, as in training."""
-    m = Motion(np.tile([1.0, 0, 0, 0], (1, 21, 1)), np.zeros((1, 3)), tpose, np.ones(21, bool), config.FPS)
-    return (np.asarray(tpose) / m.leg_length).reshape(-1).astype(np.float32)
+    return (np.asarray(tpose) / leg_length(np.asarray(tpose))).reshape(-1).astype(np.float32)
 
 
 def _smooth_noise(rng: np.random.Generator, frames: int, dims: int, width_s: float = 0.5) -> np.ndarray:

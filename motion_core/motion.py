@@ -24,6 +24,15 @@ from . import canonical
 from .rotations import quat_slerp, quat_to_matrix
 
 
+def leg_length(tpose: np.ndarray) -> float:
+    """Mean thigh + shin length (metres) of a (21, 3) canonical T-pose."""
+    lengths = []
+    for s in ("l_", "r_"):
+        hip, knee, ankle = (canonical.INDEX[s + n] for n in ("thigh", "shin", "foot"))
+        lengths.append(np.linalg.norm(tpose[knee] - tpose[hip]) + np.linalg.norm(tpose[ankle] - tpose[knee]))
+    return float(np.mean(lengths))
+
+
 @dataclass
 class Motion:
     rotations: np.ndarray
@@ -59,12 +68,7 @@ class Motion:
     @property
     def leg_length(self) -> float:
         """Mean thigh + shin length in metres, used to scale root motion between rigs."""
-        lengths = []
-        for s in ("l_", "r_"):
-            hip, knee, ankle = (canonical.INDEX[s + n] for n in ("thigh", "shin", "foot"))
-            lengths.append(np.linalg.norm(self.tpose[knee] - self.tpose[hip])
-                           + np.linalg.norm(self.tpose[ankle] - self.tpose[knee]))
-        return float(np.mean(lengths))
+        return leg_length(self.tpose)
 
     def global_matrices(self) -> np.ndarray:
         """(T, 21, 3, 3) global rotation deltas from the T-pose."""
