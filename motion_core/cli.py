@@ -1,4 +1,4 @@
-"""``python -m motion_core``: inspect and retarget BVH files.
+"""``python -m motion_core``: inspect, retarget and generate BVH; validate rule packs; build priors.
 
 Exit codes: 0 success; 1 bad input (one-line reason on stderr); 2 bad command line.
 """
@@ -104,29 +104,79 @@ def cmd_retarget(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .generate import duration_from_prompt, generate
+    from .audit import audit_path, write_json_atomic
+    from .generate import duration_from_prompt
     from .mdn import load_model
+    from .pipeline import run
+    from .rule_pack import load_pack
     from .text_encoder import load_text_encoder
 
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
+    meta = audit_path(out)
+    for p in (out, meta):
+        if p.exists() and not args.force:
+            raise UserError(f"{p} exists; choose another --out or pass --force to replace it")
+    pack = load_pack(args.rules)  # before anything else: a bad pack stops generation with its message
     model = load_model(args.model)
     encoder = load_text_encoder(args.text_encoder)
     rig, _ = _load(args.rig, args.map, None)
     seconds = args.seconds if args.seconds is not None else (duration_from_prompt(args.prompt) or 10.0)
-    gen = generate(args.prompt, seconds, args.seed, model, encoder, args.mode, tpose=rig.canonical_tpose())
-    clip = clip_from_motion(gen.motion, rig)
+    res = run(args.prompt, seconds, args.seed, model, encoder, args.mode, pack, tpose=rig.canonical_tpose(),
+              feet=not args.no_foot_locks)
+    clip = clip_from_motion(res.motion, rig)
     write_bvh(out, clip)
-    info = gen.info
-    meta = out.with_suffix(".json")
-    tmp = meta.with_name(meta.name + ".tmp")
-    tmp.write_text(json.dumps({**info, "rig": rig.name, "output": str(out)}, indent=2))
-    tmp.replace(meta)
+    res.audit["output"] = {"bvh": str(out), "rig": rig.name}
+    write_json_atomic(meta, res.audit)
+    info = res.info
     pp = info["prior_pair"]
     print(f"{out}: {info['frames']} frames at {info['fps']:g} fps on {rig.name}; read as "
           f"'{pp['content']}' / '{pp['style']}' (similarity {pp['similarity']}), component {info['component']}, "
           f"mode {info['mode']}, seed {info['seed']}")
+    after = res.audit["after"]["after"]
+    fired = sum(len(r["runs"]) for r in res.audit["during"]["interceptions"])
+    print(f"  rules {pack.name} {pack.version} ({pack.status}): {fired} taboo interval(s) replaced, "
+          f"{len(res.audit['during']['limit_projections'])} joint axes clipped, compliant frames "
+          f"{after['compliant_share']:.1%}; audit {meta}")
+    if pack.status == "illustrative":
+        print(f"  note: {pack.status_note}")
+    return 0
+
+
+def cmd_rules(args) -> int:
+    from .rule_pack import builtin_packs, load_pack
+
+    if args.action == "list":
+        for name in sorted(builtin_packs()):
+            p = load_pack(name)
+            print(f"{name:40s} {p.version:8s} {p.status:16s} {p.title}")
+        return 0
+    p = load_pack(args.pack)
+    print(f"{p.file}: valid; {p.name} {p.version} ({p.status}), {len(p.taboos)} taboo(s), "
+          f"{len(p.symbols)} symbol(s), {len(p.colour_rules)} colour rule(s), prior: {'yes' if p.prior else 'no'}, "
+          f"sha256 {p.sha256[:16]}")
+    return 0
+
+
+def cmd_prior(args) -> int:
+    from .audit import write_json_atomic
+    from .prior import build_prior_pack
+    from .rule_pack import load_pack
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
+    data = build_prior_pack(args.clips, args.name or out.stem.lower().replace("_", "-"), args.terms or "")
+    tmp = out.with_name(out.name + ".check.json")
+    write_json_atomic(tmp, data)
+    try:
+        load_pack(tmp)  # what we write must validate
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    prior = data["prior"]
+    print(f"{out}: prior from {len(args.clips)} input(s), {prior['frames']} frames at 25 fps; "
+          f"{len(prior['joints'])} joints. Use it with: python -m motion_core generate PROMPT --rules {out}")
     return 0
 
 
@@ -168,8 +218,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="output BVH; a JSON with the generation record goes beside it")
     sp.add_argument("--model", help="motion model .npz (default: the shipped one)")
     sp.add_argument("--text-encoder", help="text encoder .npz (default: vendored, else the installed package)")
+    sp.add_argument("--rules", default="default-humanoid",
+                    help="rule pack: a JSON file or a built-in name (python -m motion_core rules list); "
+                         "default: default-humanoid (physiological limits only)")
+    sp.add_argument("--no-foot-locks", action="store_true", help="leave planted feet as generated")
     sp.add_argument("--force", action="store_true", help="replace an existing --out file")
     sp.set_defaults(func=cmd_generate)
+
+    sp = sub.add_parser("rules", help="list the built-in rule packs, or validate one")
+    sp.add_argument("action", choices=["list", "validate"])
+    sp.add_argument("pack", nargs="?", default="default-humanoid", help="pack file or built-in name")
+    sp.set_defaults(func=cmd_rules)
+
+    sp = sub.add_parser("prior", help="build a rule pack's prior from your reference BVH clips")
+    sp.add_argument("action", choices=["build"])
+    sp.add_argument("clips", nargs="+", help="BVH files or folders of them")
+    sp.add_argument("--out", required=True, help="pack JSON to write")
+    sp.add_argument("--name", help="pack name (default: from --out)")
+    sp.add_argument("--terms", help="the clips' terms of use, recorded in the pack")
+    sp.add_argument("--force", action="store_true", help="replace an existing --out file")
+    sp.set_defaults(func=cmd_prior)
     return p
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import config
+from . import canonical, config
 from . import pose_vector as pv
 from .mdn import MotionModel, phase_features
 from .motion import Motion, leg_length
@@ -32,6 +32,9 @@ class GenerationError(ValueError):
 class Generation:
     motion: Motion
     info: dict = field(default_factory=dict)
+    #: (21,) the chosen component's spread per joint, degrees (mean over frames and 6D dims); used
+    #: to weigh a rule pack's prior against the model (motion_core.intercept.prior_pull).
+    joint_std_deg: np.ndarray | None = None
 
 
 def skeleton_feature(tpose: np.ndarray) -> np.ndarray:
@@ -87,7 +90,7 @@ def generate(prompt: str, seconds: float, seed: int, model: MotionModel, encoder
     p = model.params
     skel = skeleton_feature(p["tpose"] if tpose is None else tpose)
     offset = float(rng.uniform(0.0, max(config.PHASE_PERIODS_S)))
-    log_pi, mu, sigma = model.forward(emb, skel, phase_features(frames, offset), need_sigma=mode == "diverse")
+    log_pi, mu, sigma = model.forward(emb, skel, phase_features(frames, offset), need_sigma=True)
 
     sims = p["pair_emb"] @ emb
     pair = int(np.argmax(sims))
@@ -103,6 +106,7 @@ def generate(prompt: str, seconds: float, seed: int, model: MotionModel, encoder
         k = int(rng.choice(len(log_pi), p=np.exp(log_pi) / np.exp(log_pi).sum()))
         y = mu[:, k] + sigma[:, k] * _smooth_noise(rng, frames, mu.shape[-1]).astype(np.float32)
     raw = y * p["std"] + p["mean"]
+    spread = (sigma[:, k, rot] * p["std"][rot]).reshape(frames, len(canonical.JOINTS), 6).mean((0, 2))
     motion = pv.vector_to_motion(raw, p["tpose"].astype(np.float64), config.FPS)
     w = np.exp(log_w - log_w.max())
     info = {
@@ -116,4 +120,4 @@ def generate(prompt: str, seconds: float, seed: int, model: MotionModel, encoder
         "model": {"file": model.source, "trained_steps": model.meta.get("trained_steps"),
                   "motion_core_version": model.meta.get("motion_core_version")},
     }
-    return Generation(motion, info)
+    return Generation(motion, info, np.degrees(spread))

@@ -12,7 +12,8 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
     assert r.returncode == 0, r.stderr
     names = zipfile.ZipFile(out).namelist()
     for must in ("heritage_motion/__init__.py", "heritage_motion/blender_manifest.toml",
-                 "heritage_motion/motion_core/bvh.py", "heritage_motion/motion_core/rigs/cmu.bvh"):
+                 "heritage_motion/motion_core/bvh.py", "heritage_motion/motion_core/rigs/cmu.bvh",
+                 "heritage_motion/motion_core/packs/dai-peacock-illustrative.json"):
         assert must in names
     assert not any("kinematics_torch" in n or "training" in n or n.endswith(".pyc") for n in names)
     manifest = zipfile.ZipFile(out).read("heritage_motion/blender_manifest.toml").decode()

@@ -130,8 +130,9 @@ def test_cli_generate_on_a_rig(tiny, tmp_path):
     from motion_core.bvh import read_bvh
     clip = read_bvh(out)
     assert clip.num_frames == 75 and abs(clip.fps - 25) < 1e-9 and clip.skeleton.names[0] == "spine"
-    info = json.loads(out.with_suffix(".json").read_text())
-    assert info["seed"] == 0 and info["rig"] == "rigify"
+    audit = json.loads((tmp_path / "bow.audit.json").read_text())
+    assert audit["request"]["seed"] == 0 and audit["output"]["rig"] == "rigify"
+    assert audit["pre"]["rule_pack"]["name"] == "default-humanoid" and len(audit["pre"]["rule_pack"]["sha256"]) == 64
     r = subprocess.run([sys.executable, "-m", "motion_core", "generate", "", "--model", str(model), "--out",
                         str(tmp_path / "e.bvh")], capture_output=True, text=True)
     assert r.returncode == 1 and "prompt is empty" in r.stderr
