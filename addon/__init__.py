@@ -2,22 +2,61 @@
 
 Works as a legacy add-on (``bl_info``, Blender 3.4+) and as a 4.2+ extension
 (``blender_manifest.toml`` written by build_addon.py).
+
+Use: View3D > Sidebar (N) > Heritage Motion. Add Dancer (or select your own humanoid armature:
+Rigify, Mixamo, BVH-imported, Bandai-Namco or CMU skeletons), type a prompt, pick a rule pack,
+Generate: a new action keyed at 25 fps, undoable with Ctrl+Z; the Audit panel shows which rules
+fired. Render writes an H.264 MP4. Headless: ``blender -b [scene.blend] -P batch.py -- --prompts
+prompts.jsonl --out DIR``, or on 4.2+ ``blender -b --command heritage_motion --prompts ...``.
 """
 
 bl_info = {
     "name": "Heritage Motion",
     "author": "Heritage Motion",
-    "version": (0, 1, 0),
+    "version": (0, 2, 0),
     "blender": (3, 4, 0),
     "location": "View3D > Sidebar > Heritage Motion",
-    "description": "Retarget and (soon) generate culturally constrained dance on your armature",
+    "description": "Generate culturally constrained dance from a prompt on your armature, render at 25 fps",
+    "doc_url": "",
     "category": "Animation",
 }
 
+_registered: list = []
+_cli = None
+
+
+def _classes():
+    from . import operators, panels, preferences, properties
+    return [preferences.HM_AddonPreferences, properties.HM_Settings, *operators.CLASSES, *panels.CLASSES]
+
+
+def _cli_handler(argv: list[str]) -> int:
+    from . import batch
+    return batch.main(argv)
+
 
 def register() -> None:
-    pass
+    global _cli
+    import bpy
+
+    from . import properties
+    for cls in _classes():
+        bpy.utils.register_class(cls)
+        _registered.append(cls)
+    bpy.types.Scene.heritage_motion = bpy.props.PointerProperty(type=properties.HM_Settings)
+    if hasattr(bpy.utils, "register_cli_command"):  # 4.2+: blender -b --command heritage_motion ...
+        _cli = bpy.utils.register_cli_command("heritage_motion", _cli_handler)
 
 
 def unregister() -> None:
-    pass
+    global _cli
+    import bpy
+
+    from . import operators
+    if _cli is not None:
+        bpy.utils.unregister_cli_command(_cli)
+        _cli = None
+    del bpy.types.Scene.heritage_motion
+    while _registered:
+        bpy.utils.unregister_class(_registered.pop())
+    operators.MODELS.clear()  # drop loaded weights

@@ -23,7 +23,8 @@ def _set_keys(fc, frames: np.ndarray, values: np.ndarray) -> None:
 
 
 def key_new_action(obj: bpy.types.Object, name: str, bone_names: list[str], quats: np.ndarray,
-                   locations: np.ndarray, moving: list[int], frame_start: int = 1) -> bpy.types.Action:
+                   locations: np.ndarray, moving: list[int], frame_start: int = 1,
+                   time_scale: float = 1.0) -> bpy.types.Action:
     """Create a new action (Blender picks a unique name; nothing existing is overwritten),
     assign it to ``obj`` and key every bone's rotation and the ``moving`` bones' location.
 
@@ -34,7 +35,7 @@ def key_new_action(obj: bpy.types.Object, name: str, bone_names: list[str], quat
     action = bpy.data.actions.new(name)
     ad = obj.animation_data or obj.animation_data_create()
     ad.action = action
-    frames = np.arange(quats.shape[0], dtype=np.float32) + frame_start
+    frames = np.arange(quats.shape[0], dtype=np.float32) * time_scale + frame_start
     for j, bone in enumerate(bone_names):
         pb = obj.pose.bones[bone]
         pb.rotation_mode = "QUATERNION"

@@ -1,12 +1,22 @@
-"""Headless main job: a prompt (or a BVH) in; a dance on a rig as BVH and a rendered 25 FPS MP4 out.
+"""Headless batch: prompts in; for each, a dance keyed on a rig, a 25 FPS MP4, a BVH and an audit record.
 
-    python -m addon.batch [--prompt "a feminine dance, slow"] [--seconds 4] [--seed 0] [--rig rigify] [--out out/main]
-    python -m addon.batch --bvh IN.bvh [--rig rigify] ...
+    python -m addon.batch [--prompt "a feminine dance, slow"] [--seconds 4] [--seed 0] [--rules PACK] [--out DIR]
+    python -m addon.batch --prompts prompts.jsonl --out DIR
+    blender -b [scene.blend] -P addon/batch.py -- --prompts prompts.jsonl --out DIR
+    blender -b [scene.blend] --command heritage_motion --prompts prompts.jsonl --out DIR     (4.2+, add-on enabled)
+    python -m addon.batch --bvh IN.bvh [--rig rigify] ...          (render a motion-capture clip instead)
 
-Runs on the embedded ``bpy`` module (or inside ``blender -b -P addon/batch.py -- ...``). The motion
-comes from the shipped text-to-motion model (numpy only), or from a BVH with ``--bvh``.
-Outputs (written atomically, never over an existing file unless --force): NAME.bvh, NAME.mp4,
-NAME.png (poster frame), NAME.json (what was done). Exit code 0 on success, 1 on bad input with a one-line reason.
+Each line of a prompts file is a JSON object: ``{"prompt": "...", "seed": 0, "seconds": 10, "rules":
+"dai-peacock-illustrative", "rig": "rigify", "mode": "canonical", "name": "..."}``; only "prompt" is
+required (a rule-pack or rig path is relative to the prompts file). Without "rig", the dance goes
+onto the armature of the opened .blend (``--armature NAME``, else the active or only armature),
+or, with no .blend, onto the default costumed dancer.
+
+Outputs per prompt, in --out: NAME.mp4, NAME.bvh, NAME.audit.json, NAME.png (poster). They are
+made in a staging folder and moved into place together. A rerun skips prompts whose outputs all
+exist, so an interrupted batch resumes; --force redoes them. A failing prompt is reported
+(``error: line N: ...``) and the others still run; the exit code is then 1 (0 when all succeed,
+2 for a bad command line).
 """
 
 from __future__ import annotations
@@ -25,15 +35,21 @@ if __package__ in (None, ""):  # run as a script by blender -P: make the repo im
     __package__ = "addon"  # noqa: A001
 
 import bpy  # noqa: E402
-import numpy as np  # noqa: E402
 
+from . import dance  # noqa: E402
 from .animate import apply_motion  # noqa: E402
-from .core import builtin_rigs, bvh, config, generate, mdn, retarget, text_encoder  # noqa: E402
-from .render import add_stage, render_mp4, render_still, setup_scene  # noqa: E402
+from .core import audit, builtin_rigs, bvh, config, retarget, rule_pack  # noqa: E402
+from .dancer import add_dancer  # noqa: E402
+from .render import render_shot, render_still  # noqa: E402
 from .rig_io import add_body_mesh, armature_from_rig, rig_from_armature  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PROMPT = "a feminine dance, slow and graceful"
+DANCER = "dancer"
+KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name")
+
+
+class ItemError(ValueError):
+    """One prompt cannot be done; the message says why in the user's terms."""
 
 
 def _argv() -> list[str]:
@@ -42,18 +58,22 @@ def _argv() -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m addon.batch", description=__doc__.splitlines()[0])
-    p.add_argument("--prompt", default=None, help=f"what to generate (default: {DEFAULT_PROMPT!r} unless --bvh is given)")
+    p.add_argument("--prompt", default=None, help=f"one prompt (default: {DEFAULT_PROMPT!r} unless --prompts/--bvh)")
+    p.add_argument("--prompts", type=Path, default=None, help="a JSON-lines file of prompts (see above)")
     p.add_argument("--seed", type=int, default=0, help="same prompt and seed, same dance (default 0)")
     p.add_argument("--mode", choices=["canonical", "diverse"], default="canonical")
+    p.add_argument("--rules", default=rule_pack.DEFAULT_PACK, help="rule pack: built-in name or JSON file")
     p.add_argument("--bvh", type=Path, default=None, help="retarget this BVH instead of generating")
-    p.add_argument("--rig", default="rigify", help=f"target: built-in rig ({', '.join(builtin_rigs.NAMES)}) or a BVH file")
-    p.add_argument("--seconds", type=float, default=4.0, help="length to render, 0.2 to 60 s (default 4)")
-    p.add_argument("--start", type=float, default=0.0, help="start time in the source, seconds")
-    p.add_argument("--out", type=Path, default=REPO / "out" / "main", help="output folder")
-    p.add_argument("--name", default=None, help="output base name (default: source name + rig)")
+    p.add_argument("--rig", default=None, help=f"target: '{DANCER}' (the costumed default), a built-in rig "
+                   f"({', '.join(builtin_rigs.NAMES)}) or a BVH file; default: the .blend's armature, else {DANCER}")
+    p.add_argument("--armature", default=None, help="the armature to use in the opened .blend")
+    p.add_argument("--seconds", type=float, default=4.0, help="length, 0.2 to 60 s (default 4)")
+    p.add_argument("--start", type=float, default=0.0, help="start time in a --bvh source, seconds")
+    p.add_argument("--out", type=Path, default=Path("out") / "main", help="output folder (default out/main)")
+    p.add_argument("--name", default=None, help="output base name for a single prompt")
     p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
-    p.add_argument("--force", action="store_true", help="replace existing outputs")
+    p.add_argument("--force", action="store_true", help="redo and replace existing outputs")
     return p.parse_args(argv)
 
 
@@ -61,92 +81,220 @@ def _slug(text: str) -> str:
     return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:48] or "motion"
 
 
-def run(args: argparse.Namespace) -> dict:
-    if args.bvh is not None and args.prompt is not None:
-        raise ValueError("give either --prompt or --bvh, not both")
-    if args.bvh is not None and not args.bvh.exists():
-        raise ValueError(f"{args.bvh}: file not found")
-    if not 0.2 <= args.seconds <= 60:
-        raise ValueError(f"--seconds {args.seconds}: expected 0.2 to 60")
+def _resolution(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(x) for x in args.resolution.lower().split("x"))
+        w, h = (int(x) for x in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"--resolution {args.resolution!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
-    prompt = None if args.bvh is not None else (args.prompt or DEFAULT_PROMPT)
-    source = args.bvh.stem if args.bvh is not None else f"{_slug(prompt)}-s{args.seed}"
-    name = args.name or f"{source}_{Path(args.rig).stem}"
-    out = {k: args.out / f"{name}.{k}" for k in ("bvh", "mp4", "png", "json")}
-    if not args.force and any(p.exists() for p in out.values()):
-        raise ValueError(f"{args.out}/{name}.* exists; pass --force or another --name")
+        raise ItemError(f"--resolution {text!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320):
+        raise ItemError(f"--resolution {text!r}: out of range")
+    return w, h
 
+
+def read_prompts(path: Path) -> list[tuple[int, dict | ItemError]]:
+    """(line number, item or the error for that line) for each non-blank line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ItemError(f"{path}: cannot read ({e})") from None
+    out: list[tuple[int, dict | ItemError]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("expected a JSON object")
+            unknown = sorted(set(item) - set(KEYS))
+            if unknown:
+                raise ValueError(f"unknown key {unknown[0]!r}; allowed: {', '.join(KEYS)}")
+            if not isinstance(item.get("prompt"), str) or not item["prompt"].strip():
+                raise ValueError("'prompt' (a non-empty string) is required")
+            for key in ("rules", "rig"):
+                if isinstance(item.get(key), str) and item[key].endswith((".json", ".bvh")):
+                    item[key] = str((path.parent / item[key]).resolve())
+            out.append((n, item))
+        except ValueError as e:
+            out.append((n, ItemError(f"{path}:{n}: {e}")))
+    return out
+
+
+def _item_name(item: dict, default_rig: str | None) -> str:
+    if item.get("name"):
+        return _slug(str(item["name"]))
+    rig = Path(str(item.get("rig") or default_rig or DANCER)).stem
+    return f"{_slug(item['prompt'])}-s{int(item.get('seed', 0))}_{rig}"
+
+
+def _outputs(folder: Path, name: str, bvh_mode: bool) -> dict[str, Path]:
+    return {k: folder / f"{name}.{'json' if (k == 'audit' and bvh_mode) else ('audit.json' if k == 'audit' else k)}"
+            for k in ("mp4", "bvh", "audit", "png")}
+
+
+def _scene_armature(name: str | None):
+    arms = [o for o in bpy.context.scene.objects if o.type == "ARMATURE"]
+    if name:
+        obj = bpy.data.objects.get(name)
+        if obj is None or obj.type != "ARMATURE":
+            raise ItemError(f"--armature {name!r}: no armature of that name in {bpy.data.filepath or 'the scene'}")
+        return obj
+    active = bpy.context.view_layer.objects.active
+    if active is not None and active.type == "ARMATURE":
+        return active
+    return arms[0] if len(arms) == 1 else None
+
+
+def _prepare_scene(args, rig_choice: str | None, blend: str):
+    """Reset to the user's .blend (reloaded for every prompt) or to an empty scene with a dancer.
+    Returns (armature object, target rig for the BVH)."""
+    if blend:
+        bpy.ops.wm.open_mainfile(filepath=blend)
+    else:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+    coll = bpy.context.scene.collection
+    if rig_choice is None and blend:
+        obj = _scene_armature(args.armature)
+        if obj is None:
+            raise ItemError(f"{blend} has no single armature; pass --armature NAME or give a 'rig'")
+        return obj, dance.check_armature(obj)
+    rig_choice = rig_choice or DANCER
+    if rig_choice == DANCER:
+        obj, _body = add_dancer(coll)
+        return obj, rig_from_armature(obj)
+    if Path(rig_choice).suffix.lower() == ".bvh":
+        if not Path(rig_choice).exists():
+            raise ItemError(f"rig {rig_choice}: file not found")
+        tgt, _ = retarget.load_rig(rig_choice)
+    else:
+        try:
+            tgt, _ = builtin_rigs.builtin_rig(rig_choice)
+        except KeyError as e:
+            raise ItemError(f"rig {rig_choice!r}: {e.args[0]}") from None
+    obj = armature_from_rig(tgt, "HM_dancer", coll)
+    arm_rig = rig_from_armature(obj)
+    add_body_mesh(obj, arm_rig, coll)
+    return obj, arm_rig
+
+
+def run_item(item: dict, args, models: dance.Models, blend: str = "") -> dict:
+    """Do one prompt (or the --bvh clip); returns the summary. Raises ItemError or another ValueError."""
+    w, h = _resolution(args.resolution)
+    seconds = float(item.get("seconds", args.seconds))
+    if not 0.2 <= seconds <= config.MAX_SECONDS:
+        raise ItemError(f"seconds {seconds:g}: expected 0.2 to {config.MAX_SECONDS:g}")
+    bvh_mode = item.get("bvh") is not None
+    name = item.get("_name") or _item_name(item, args.rig)
+    out = _outputs(args.out, name, bvh_mode)
+    if not args.force and all(p.exists() for p in out.values()):
+        return {"skipped": True, "outputs": {k: str(v) for k, v in out.items()}, "name": name}
+    if not args.force and any(p.exists() for p in out.values()):
+        partial = sorted(p.name for p in out.values() if p.exists())
+        raise ItemError(f"{args.out}: {', '.join(partial)} exist but not the full set; pass --force to redo {name}")
+    pack = None
+    if not bvh_mode:  # validate the pack before touching the scene
+        pack = rule_pack.load_pack(item.get("rules") or args.rules)
     t0 = time.perf_counter()
-    if Path(args.rig).suffix.lower() == ".bvh":
-        tgt_rig, _ = retarget.load_rig(args.rig)
-    else:
-        tgt_rig, _ = builtin_rigs.builtin_rig(args.rig)
-    generation = None
-    if prompt is not None:
-        gen = generate.generate(prompt, max(args.seconds, config.MIN_SECONDS), args.seed, mdn.load_model(),
-                                text_encoder.load_text_encoder(), args.mode, tpose=tgt_rig.canonical_tpose())
-        generation = gen.info
-        mot = gen.motion.slice(0, int(round(args.seconds * config.FPS)))
-    else:
-        src_rig, src_clip = retarget.load_rig(args.bvh)
+    obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend)
+    scene = bpy.context.scene
+    if bvh_mode:
+        src_rig, src_clip = retarget.load_rig(item["bvh"])
         mot = retarget.motion_from_clip(src_clip, src_rig).resample(config.FPS)
         first = int(round(args.start * config.FPS))
         if first >= mot.num_frames:
-            raise ValueError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
-        mot = mot.slice(first, first + int(round(args.seconds * config.FPS)))
-    clip = retarget.clip_from_motion(mot, tgt_rig)
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    coll = scene.collection
-    arm = armature_from_rig(tgt_rig, "HM_dancer", coll)
-    arm_rig = rig_from_armature(arm)
-    action = apply_motion(arm, mot, f"HM {name}", arm_rig)
-    body = add_body_mesh(arm, arm_rig, coll)
-    height = float(np.ptp(arm_rig.tpose.positions[:, 2]))
-    track = mot.root * (arm_rig.tpose.leg_length(arm_rig) / mot.leg_length)
-    setup_scene(scene, mot.num_frames, int(config.FPS), (w, h), args.engine)
-    add_stage(scene, coll, track, max(1.2, height))
+            raise ItemError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
+        mot = mot.slice(first, first + int(round(seconds * config.FPS)))
+        scene.render.fps, scene.render.fps_base = int(config.FPS), 1.0
+        action = apply_motion(obj, mot, f"HM {name}", rig, scene.frame_start)
+        record = {"source": str(item["bvh"]), "frames": mot.num_frames}
+        motion = mot
+    else:
+        gen_seconds = max(seconds, config.MIN_SECONDS)
+        result = dance.generate_onto(obj, item["prompt"], gen_seconds, int(item.get("seed", args.seed)), models,
+                                     item.get("mode", args.mode), pack, frame_start=scene.frame_start, rig=rig)
+        action, record, motion = result.action, result.audit, result.motion
+    frames = int(round(seconds * config.FPS))
+    scene.frame_end = scene.frame_start + frames - 1
     t1 = time.perf_counter()
-    # All or nothing: outputs are made in a staging folder and moved into place only when all exist,
-    # so a failure leaves neither a partial set nor a damaged earlier one (with --force).
+    # All or nothing: made in a staging folder, moved into place only when all exist.
     args.out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".hm-stage-", dir=args.out))
     try:
-        render_still(scene, max(1, mot.num_frames // 2), stage / "out.png")  # poster frame
-        render_mp4(scene, stage / "out.mp4")
-        bvh.write_bvh(stage / "out.bvh", clip)
-        for key in ("png", "mp4", "bvh"):
-            os.replace(stage / f"out.{key}", out[key])
+        pelvis = rig.bone_map.mapping["pelvis"]
+        shot = render_shot(scene, obj, pelvis, stage / "out.mp4", args.engine, (w, h))
+        render_still(scene, scene.frame_start + frames // 2, stage / "out.png")
+        bvh.write_bvh(stage / "out.bvh", retarget.clip_from_motion(motion.slice(0, frames), rig))
+        summary = {**record, "output": {**record.get("output", {}), "files": {k: str(v) for k, v in out.items()},
+                                        "render": shot, "blender": bpy.app.version_string,
+                                        "timing_s": {"dance": round(t1 - t0, 3),
+                                                     "render": round(time.perf_counter() - t1, 3)}}}
+        audit.write_json_atomic(stage / "out.json", summary)
+        for key, ext in (("png", "png"), ("bvh", "bvh"), ("mp4", "mp4"), ("audit", "json")):
+            os.replace(stage / f"out.{ext}", out[key])
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    t2 = time.perf_counter()
-    summary = {
-        "source": str(args.bvh) if args.bvh is not None else "generated", "generation": generation,
-        "rig": tgt_rig.name, "frames": mot.num_frames, "fps": config.FPS,
-        "seconds": mot.duration, "action": action.name, "body": body.name,
-        "outputs": {k: str(v) for k, v in out.items()},
-        "timing_s": {"retarget_and_keys": round(t1 - t0, 3), "render": round(t2 - t1, 3)},
-        "blender": bpy.app.version_string,
-    }
-    tmp = out["json"].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(out["json"])
-    return summary
+    return {"skipped": False, "name": name, "action": action.name, "armature": obj.name, "frames": frames,
+            "outputs": {k: str(v) for k, v in out.items()}, "record": summary}
+
+
+def run(args: argparse.Namespace) -> dict:
+    """The single-prompt (or --bvh) main job; raises on failure. Returns the summary."""
+    if args.bvh is not None and args.prompt is not None:
+        raise ItemError("give either --prompt or --bvh, not both")
+    if args.bvh is not None and not args.bvh.exists():
+        raise ItemError(f"{args.bvh}: file not found")
+    if args.bvh is not None:
+        item = {"prompt": args.bvh.stem, "bvh": args.bvh, "seed": 0}
+        item["_name"] = args.name or f"{args.bvh.stem}_{Path(args.rig or DANCER).stem}"
+    else:
+        item = {"prompt": args.prompt or DEFAULT_PROMPT, "seed": args.seed}
+        if args.name:
+            item["_name"] = _slug(args.name)
+    return run_item(item, args, dance.Models(), bpy.data.filepath)
+
+
+def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
+    """Every prompt of --prompts; returns (summaries, error lines). One failure does not stop the rest."""
+    blend = bpy.data.filepath
+    models = dance.Models()
+    done, errors = [], []
+    for n, item in read_prompts(args.prompts):
+        if isinstance(item, ItemError):
+            errors.append(f"error: {item}")
+            print(errors[-1], file=sys.stderr)
+            continue
+        try:
+            summary = run_item(item, args, models, blend)
+            done.append(summary)
+            state = "skipped (outputs exist)" if summary["skipped"] else f"{summary['frames']} frames"
+            print(f"line {n}: {summary['name']}: {state}", flush=True)
+        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError) as e:
+            errors.append(f"error: line {n}: {e}")
+            print(errors[-1], file=sys.stderr, flush=True)
+    return done, errors
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(_argv() if argv is None else argv)
     try:
+        args = parse_args(_argv() if argv is None else argv)
+    except SystemExit as e:  # argparse: usage error
+        return int(e.code or 0) and 2
+    try:
+        if args.prompts is not None:
+            if args.prompt or args.bvh:
+                raise ItemError("give --prompts, or --prompt/--bvh, not both")
+            done, errors = run_batch(args)
+            made = sum(1 for d in done if not d["skipped"])
+            print(f"{made} made, {len(done) - made} skipped, {len(errors)} failed; outputs in {args.out}")
+            return 1 if errors else 0
         summary = run(args)
     except (ValueError, KeyError, OSError, RuntimeError, bvh.BVHError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 1
     o = summary["outputs"]
-    print(f"{summary['frames']} frames at {summary['fps']:g} fps on {summary['rig']}: {o['mp4']}, {o['bvh']}")
+    if summary["skipped"]:
+        print(f"outputs exist, nothing to do: {o['mp4']}")
+    else:
+        print(f"{summary['frames']} frames at {config.FPS:g} fps on {summary['armature']}: {o['mp4']}, {o['bvh']}")
     return 0
 
 

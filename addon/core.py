@@ -8,6 +8,6 @@ try:  # installed from the zip built by build_addon.py
 except ImportError:  # running from the repository
     import motion_core as _core
 
-MODULES = ("armature_pose", "axes", "bonemap", "builtin_rigs", "bvh", "canonical", "config", "generate", "mdn", "motion",
-           "retarget", "skeleton", "text_encoder")
+MODULES = ("armature_pose", "audit", "axes", "bonemap", "builtin_rigs", "bvh", "canonical", "config", "generate", "mdn",
+           "motion", "pipeline", "retarget", "rule_pack", "skeleton", "text_encoder")
 globals().update({name: import_module(f"{_core.__name__}.{name}") for name in MODULES})

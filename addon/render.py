@@ -134,3 +134,102 @@ def render_still(scene: bpy.types.Scene, frame: int, out_path: Path) -> Path:
         img.file_format = saved[1]
         scene.render.filepath = saved[2]
     return out_path
+
+
+#: Colour prototype for the compositor's colour calibration (seed 002 section 5.1: "HSL calibration
+#: based on the national colour prototype"). A product default (a mild warm grade), not a cultural
+#: rule; a rule pack's palette will replace it when the texture stage lands.
+COLOUR_PROTOTYPE = {"lift": (1.0, 0.99, 0.97), "gamma": (1.0, 1.0, 0.98), "gain": (1.04, 1.0, 0.95)}
+
+
+def apply_look(scene: bpy.types.Scene, engine: str) -> list[str]:
+    """Seed 002 section 5.1's render stage where the engine allows: motion blur on fast action,
+    ambient occlusion, colour calibration in the compositor. Returns what was switched on."""
+    done = []
+    if engine in ("EEVEE", "CYCLES"):
+        scene.render.use_motion_blur = True
+        if hasattr(scene, "eevee") and hasattr(scene.eevee, "use_motion_blur"):  # EEVEE before 4.2
+            scene.eevee.use_motion_blur = True
+        done.append("motion blur")
+    if engine == "EEVEE" and hasattr(scene.eevee, "use_gtao"):
+        scene.eevee.use_gtao = True  # 4.2+ EEVEE always computes horizon-scan occlusion
+        done.append("ambient occlusion")
+    elif engine == "EEVEE":
+        done.append("ambient occlusion (built into EEVEE 4.2+)")
+    elif engine == "CYCLES":
+        scene.cycles.samples = 16
+        done.append("ambient occlusion (path traced)")
+    else:
+        done.append("cavity shading (Workbench's occlusion)")
+    if _colour_balance(scene):
+        done.append("colour calibration")
+    return done
+
+
+def _colour_balance(scene: bpy.types.Scene) -> bool:
+    """A Color Balance node between the render and the output (5.0: a compositing node group)."""
+    if hasattr(scene, "compositing_node_group"):  # 5.0
+        tree = bpy.data.node_groups.new("HM colour calibration", "CompositorNodeTree")
+        scene.compositing_node_group = tree
+        src = tree.nodes.new("CompositorNodeRLayers")
+        out = tree.nodes.new("NodeGroupOutput")
+        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+    else:
+        scene.use_nodes = True
+        tree = scene.node_tree
+        tree.nodes.clear()
+        src = tree.nodes.new("CompositorNodeRLayers")
+        out = tree.nodes.new("CompositorNodeComposite")
+    bal = tree.nodes.new("CompositorNodeColorBalance")
+    for key, value in COLOUR_PROTOTYPE.items():
+        if hasattr(bal, key):
+            setattr(bal, key, value)
+        else:  # 5.0 moved them to inputs
+            sock = next((s for s in bal.inputs if s.name.lower() == key and s.type == "RGBA"), None)
+            if sock is not None:
+                sock.default_value = (*value, 1.0)
+    tree.links.new(src.outputs["Image"], bal.inputs["Image"])
+    tree.links.new(bal.outputs["Image"], out.inputs[0])
+    return True
+
+
+def pelvis_track(scene: bpy.types.Scene, arm: bpy.types.Object, bone: str) -> np.ndarray:
+    """(T, 3) world position of ``bone``'s head on every frame of the scene range."""
+    out = []
+    current = scene.frame_current
+    for f in range(scene.frame_start, scene.frame_end + 1):
+        scene.frame_set(f)
+        out.append(np.array(arm.matrix_world @ arm.pose.bones[bone].head))
+    scene.frame_set(current)
+    return np.array(out)
+
+
+def render_shot(scene: bpy.types.Scene, arm: bpy.types.Object, pelvis_bone: str, out_path: Path,
+                engine: str = "WORKBENCH", resolution=(1280, 720)) -> dict:
+    """The Render operator and the batch share this: the scene at 25 fps over its frame range, a
+    camera that follows the dancer (added when the scene has none), lights, the look, H.264 MP4."""
+    frames = scene.frame_end - scene.frame_start + 1
+    start = scene.frame_start
+    setup_scene(scene, frames, 25, resolution, engine)
+    scene.frame_start, scene.frame_end = start, start + frames - 1
+    added_stage = False
+    if scene.camera is None:
+        height = max(1.2, float(arm.dimensions.z))
+        add_stage(scene, scene.collection, pelvis_track(scene, arm, pelvis_bone), height)
+        cam = scene.camera
+        if start != 1 and cam.animation_data and cam.animation_data.action:  # keys were placed from frame 1
+            for fc in _fcurves(cam.animation_data.action):
+                for kp in fc.keyframe_points:
+                    kp.co.x += start - 1
+        added_stage = True
+    look = apply_look(scene, engine)
+    render_mp4(scene, out_path)
+    return {"frames": frames, "engine": engine, "resolution": list(resolution), "look": look,
+            "added_stage": added_stage, "output": str(out_path)}
+
+
+def _fcurves(action):
+    if hasattr(action, "layers") and len(action.layers):
+        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                for fc in bag.fcurves]
+    return list(action.fcurves)

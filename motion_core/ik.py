@@ -23,7 +23,7 @@ import numpy as np
 
 from . import canonical, config
 from .intercept import runs, taboo_frames, with_local
-from .joint_angles import MIRROR, global_from_local, local_matrices, measure, quat_to_rotvec, rotvec_to_quat
+from .joint_angles import MIRROR, local_matrices, measure, quat_to_rotvec, rotvec_to_quat
 from .motion import Motion
 from .rotations import axis_angle_to_matrix, matrix_to_quat, quat_to_matrix
 from .rule_pack import RulePack
@@ -43,11 +43,19 @@ class IKResult:
     rejected_taboo: int  # steps rejected because they entered a taboo domain
 
 
-def _positions(g: np.ndarray, root: np.ndarray, tpose: np.ndarray, parents: np.ndarray) -> np.ndarray:
-    pos = np.empty(g.shape[:2] + (3,))
-    for j, p in enumerate(parents):
-        pos[:, j] = root if p < 0 else pos[:, p] + g[:, p] @ (tpose[j] - tpose[p])
-    return pos
+def _forward(local: np.ndarray, root: np.ndarray, tpose: np.ndarray, parents: np.ndarray,
+             needed: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Global rotations and positions of the ``needed`` joints only (parents first); others stay 0."""
+    g = np.zeros_like(local)
+    pos = np.zeros(local.shape[:2] + (3,))
+    for j in needed:
+        p = parents[j]
+        if p < 0:
+            g[:, j], pos[:, j] = local[:, j], root
+        else:
+            g[:, j] = g[:, p] @ local[:, j]
+            pos[:, j] = pos[:, p] + g[:, p] @ (tpose[j] - tpose[p])
+    return g, pos
 
 
 def _subtree(j: int) -> set[int]:
@@ -85,9 +93,16 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
     if pack is not None:
         lo, hi = pack.limits[cj, :, 0], pack.limits[cj, :, 1]
 
+    needed = set()
+    for e in eff:  # FK only along the paths to the effectors
+        j = e
+        while j >= 0:
+            needed.add(int(j))
+            j = parents[j]
+    order = sorted(needed)  # canonical joints are stored parents first
+
     def evaluate(loc):
-        g = global_from_local(loc)
-        pos = _positions(g, motion.root[idx], motion.tpose, parents)
+        g, pos = _forward(loc, motion.root[idx], motion.tpose, parents, order)
         e = (x_d[idx] - pos[:, eff]) * has[idx][..., None]
         return g, pos, e
 
@@ -194,7 +209,7 @@ def contact_slide_m(motion: Motion, planted: dict[str, np.ndarray]) -> float:
 
 
 def lock_feet(motion: Motion, pack: RulePack | None = None, blend_frames: int = 4,
-              delta: float = 0.005, min_frames: int = 3) -> tuple[Motion, dict]:
+              delta: float = 0.01, min_frames: int = 3, max_iter: int = 60) -> tuple[Motion, dict]:
     """Hold each planted foot still (ankle and toe at their mean over the contact), by IK on the legs.
 
     Around each contact, the goal eases from the generated position to the lock over
@@ -224,7 +239,7 @@ def lock_feet(motion: Motion, pack: RulePack | None = None, blend_frames: int = 
     before = contact_slide_m(motion, planted)
     if not locks:
         return motion, {"locks": 0, "slide_before_m": round(before, 4), "slide_after_m": round(before, 4)}
-    res = solve(motion, targets, LEGS, pack, delta=delta)
+    res = solve(motion, targets, LEGS, pack, delta=delta, max_iter=max_iter)
     after = contact_slide_m(res.motion, planted)
     frames = np.isfinite(np.stack(list(targets.values()), 1)).all(-1).any(1)
     return res.motion, {"locks": locks, "frames": int(frames.sum()),

@@ -1,0 +1,232 @@
+"""Operators: bpy.ops.heritage_motion.{generate, add_dancer, render, save_audit}.
+
+Each is reachable from F3 search and from Python; ``poll()`` says why one is unavailable. Bad
+input is reported (an ERROR report, CANCELLED) and leaves the scene unchanged; a finished
+Generate or Add Dancer is one undo step.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import bpy
+
+from . import dance, preferences
+from .core import bvh, config, rule_pack
+from .dancer import add_dancer
+from .render import render_shot
+
+MODELS = dance.Models()  # dropped on unregister (see __init__.py)
+
+
+def _settings(context):
+    return context.scene.heritage_motion
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:40] or "dance"
+
+
+def _free_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem-2.suffix`` ... : never an existing file."""
+    path = folder / f"{stem}{suffix}"
+    k = 2
+    while path.exists():
+        path = folder / f"{stem}-{k}{suffix}"
+        k += 1
+    return path
+
+
+class HM_OT_generate(bpy.types.Operator):
+    """Generate a dance from the prompt onto the active armature, as a new action"""
+
+    bl_idname = "heritage_motion.generate"
+    bl_label = "Generate Dance"
+    bl_options = {"REGISTER", "UNDO"}
+
+    prompt: bpy.props.StringProperty(name="Prompt")
+    seconds: bpy.props.FloatProperty(name="Duration", min=config.MIN_SECONDS, max=config.MAX_SECONDS, default=10.0)
+    seed: bpy.props.IntProperty(name="Seed", min=0)
+    mode: bpy.props.EnumProperty(name="Mode", items=[("canonical", "Canonical", ""), ("diverse", "Diverse", "")])
+    rules: bpy.props.StringProperty(name="Rules", description="Built-in pack name, 'FILE', or 'PREFERENCE'")
+    rules_file: bpy.props.StringProperty(name="Rule pack file", subtype="FILE_PATH")
+    use_nla: bpy.props.BoolProperty(name="Put on NLA strip")
+    scene_fps: bpy.props.EnumProperty(name="Scene frame rate", default="SET", items=[
+        ("SET", "Set the scene to 25 fps", "Change the scene's frame rate to 25 fps, the dance's rate"),
+        ("KEEP", "Keep the scene's rate", "Keep the scene's frame rate and space the keys to keep the speed")])
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        if obj is None:
+            cls.poll_message_set("Select an armature first (or add one with Add Dancer)")
+            return False
+        if obj.type != "ARMATURE":
+            cls.poll_message_set(f"The active object '{obj.name}' is not an armature")
+            return False
+        if context.mode != "OBJECT" and context.mode != "POSE":
+            cls.poll_message_set("Switch to Object or Pose mode")
+            return False
+        return True
+
+    def _fill_from_panel(self, context):
+        s = _settings(context)
+        for name in ("prompt", "seconds", "seed", "mode", "rules", "rules_file", "use_nla"):
+            if not self.properties.is_property_set(name):
+                setattr(self, name, getattr(s, name))
+
+    def invoke(self, context, event):
+        self._fill_from_panel(context)
+        r = context.scene.render
+        if abs(r.fps / r.fps_base - config.FPS) > 1e-6 and not self.properties.is_property_set("scene_fps"):
+            return context.window_manager.invoke_props_dialog(self)  # ask: set the scene to 25 fps or keep it
+        return self.execute(context)
+
+    def draw(self, context):
+        r = context.scene.render
+        self.layout.label(text=f"The scene runs at {r.fps / r.fps_base:g} fps; the dance is made at 25 fps.")
+        self.layout.prop(self, "scene_fps", expand=True)
+
+    def execute(self, context):
+        self._fill_from_panel(context)
+        obj = context.active_object
+        choice = self.rules or "PREFERENCE"
+        if choice == "PREFERENCE":
+            choice = preferences.default_rules(context)
+        wm = context.window_manager
+        wm.progress_begin(0, 100)
+        t0 = time.perf_counter()
+        try:
+            rig = dance.check_armature(obj)
+            pack = dance.resolve_pack(choice, self.rules_file)
+            seconds = self.seconds
+            result = dance.generate_onto(
+                obj, self.prompt, seconds, self.seed, MODELS, self.mode, pack, frame_start=context.scene.frame_start,
+                use_nla=self.use_nla, set_scene_fps=self.scene_fps == "SET", model_path=preferences.model_path(context),
+                progress=lambda f: wm.progress_update(int(100 * f)), rig=rig)
+        except (ValueError, rule_pack.RulePackError, OSError, bvh.BVHError) as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        finally:
+            wm.progress_end()
+        a = result.audit
+        fired = sum(len(r["runs"]) for r in a["during"]["interceptions"])
+        msg = (f"'{result.action.name}' on {obj.name}: {a['request']['frames']} frames at 25 fps in "
+               f"{time.perf_counter() - t0:.2f} s; rules {a['pre']['rule_pack']['name']}: {fired} taboo interval(s) "
+               f"replaced, compliant {a['after']['after']['compliant_share']:.0%}")
+        if result.previous_action:
+            msg += f"; previous action '{result.previous_action}' kept"
+        self.report({"INFO"}, msg)
+        if result.unmapped:
+            self.report({"WARNING"}, "Bones left in rest pose (not mapped to the humanoid skeleton): "
+                        + ", ".join(result.unmapped[:12]) + (" ..." if len(result.unmapped) > 12 else ""))
+        if a["pre"]["rule_pack"]["status"] == "illustrative":
+            self.report({"WARNING"}, "Rule pack is illustrative, awaiting expert review: not ethnographic fact")
+        return {"FINISHED"}
+
+
+class HM_OT_add_dancer(bpy.types.Operator):
+    """Add a costumed dancer: an armature with a skinned body, skirt, sleeves and headdress"""
+
+    bl_idname = "heritage_motion.add_dancer"
+    bl_label = "Add Dancer"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        if context.mode != "OBJECT":
+            cls.poll_message_set("Switch to Object mode to add a dancer")
+            return False
+        return True
+
+    def execute(self, context):
+        coll = context.collection or context.scene.collection
+        arm, body = add_dancer(coll, location=tuple(context.scene.cursor.location))
+        for o in context.selected_objects:
+            o.select_set(False)
+        arm.select_set(True)
+        context.view_layer.objects.active = arm
+        self.report({"INFO"}, f"Added '{arm.name}' with body '{body.name}' ({len(body.material_slots)} material slots)")
+        return {"FINISHED"}
+
+
+class HM_OT_render(bpy.types.Operator):
+    """Render the scene's frame range with the active dancer to an H.264 MP4 at 25 fps"""
+
+    bl_idname = "heritage_motion.render"
+    bl_label = "Render Dance Video"
+
+    filepath: bpy.props.StringProperty(name="Output", subtype="FILE_PATH",
+                                       description="MP4 to write (empty: a new file in the output folder)")
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        if obj is None or obj.type != "ARMATURE":
+            cls.poll_message_set("Select the dancer's armature")
+            return False
+        if obj.animation_data is None or (obj.animation_data.action is None and not obj.animation_data.nla_tracks):
+            cls.poll_message_set(f"'{obj.name}' has no animation: generate a dance first")
+            return False
+        return True
+
+    def execute(self, context):
+        s = _settings(context)
+        obj = context.active_object
+        try:
+            rig = dance.check_armature(obj)
+            folder = preferences.output_dir(context)
+            folder.mkdir(parents=True, exist_ok=True)
+            action = obj.animation_data.action
+            stem = _slug(action.name.removeprefix("HM ")) if action else _slug(obj.name)
+            out = Path(bpy.path.abspath(self.filepath)) if self.filepath else _free_path(folder, stem, ".mp4")
+            if out.exists():
+                raise ValueError(f"{out} exists; choose another file")
+            info = render_shot(context.scene, obj, rig.bone_map.mapping["pelvis"], out, s.engine,
+                               (s.resolution_x, s.resolution_y))
+        except (ValueError, OSError, RuntimeError) as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        if action is not None and dance.AUDIT_KEY in action:
+            dance.write_audit(action, out.with_name(out.stem + ".audit.json"))
+        self.report({"INFO"}, f"Rendered {info['frames']} frames to {out} ({', '.join(info['look'])})")
+        return {"FINISHED"}
+
+
+class HM_OT_save_audit(bpy.types.Operator):
+    """Write the active action's audit record (rules, interceptions, compliance) as JSON"""
+
+    bl_idname = "heritage_motion.save_audit"
+    bl_label = "Save Audit Record"
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        ad = obj.animation_data if obj is not None else None
+        if ad is None or ad.action is None or dance.AUDIT_KEY not in ad.action:
+            cls.poll_message_set("The active object's action was not generated by Heritage Motion")
+            return False
+        return True
+
+    def execute(self, context):
+        action = context.active_object.animation_data.action
+        folder = preferences.output_dir(context)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = dance.write_audit(action, _free_path(folder, _slug(action.name.removeprefix("HM ")), ".audit.json"))
+        self.report({"INFO"}, f"Audit written to {path}")
+        return {"FINISHED"}
+
+
+def audit_of(obj) -> dict | None:
+    ad = obj.animation_data if obj is not None else None
+    if ad is None or ad.action is None or dance.AUDIT_KEY not in ad.action:
+        return None
+    try:
+        return json.loads(ad.action[dance.AUDIT_KEY])
+    except (TypeError, ValueError):
+        return None
+
+
+CLASSES = (HM_OT_generate, HM_OT_add_dancer, HM_OT_render, HM_OT_save_audit)

@@ -1,0 +1,74 @@
+"""The sidebar panel: View3D > Sidebar (N) > Heritage Motion."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import dance
+from .operators import audit_of
+
+
+class _Base:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Heritage Motion"
+
+
+class HM_PT_main(_Base, bpy.types.Panel):
+    bl_label = "Heritage Motion"
+
+    def draw(self, context):
+        s = context.scene.heritage_motion
+        layout = self.layout
+        obj = context.active_object
+        row = layout.row()
+        if obj is not None and obj.type == "ARMATURE":
+            row.label(text=f"Dancer: {obj.name}", icon="ARMATURE_DATA")
+        else:
+            row.label(text="Select an armature, or:", icon="INFO")
+        layout.operator("heritage_motion.add_dancer", icon="OUTLINER_OB_ARMATURE")
+        col = layout.column(align=True)
+        col.prop(s, "prompt", text="")
+        col.prop(s, "seconds")
+        col.prop(s, "seed")
+        layout.prop(s, "mode", expand=True)
+        layout.prop(s, "rules")
+        if s.rules == "FILE":
+            layout.prop(s, "rules_file", text="")
+        layout.prop(s, "use_nla")
+        r = context.scene.render
+        if abs(r.fps / r.fps_base - 25) > 1e-6:
+            layout.label(text=f"Scene is {r.fps / r.fps_base:g} fps; Generate will ask", icon="TIME")
+        layout.operator("heritage_motion.generate", icon="PLAY")
+
+
+class HM_PT_audit(_Base, bpy.types.Panel):
+    bl_label = "Audit"
+    bl_parent_id = "HM_PT_main"
+
+    def draw(self, context):
+        audit = audit_of(context.active_object)
+        if audit is None:
+            self.layout.label(text="No generated action on the active object")
+            return
+        col = self.layout.column(align=True)
+        for line in dance.audit_summary(audit):
+            col.label(text=line)
+        self.layout.operator("heritage_motion.save_audit", icon="TEXT")
+
+
+class HM_PT_render(_Base, bpy.types.Panel):
+    bl_label = "Render"
+    bl_parent_id = "HM_PT_main"
+
+    def draw(self, context):
+        s = context.scene.heritage_motion
+        layout = self.layout
+        layout.prop(s, "engine", expand=True)
+        row = layout.row(align=True)
+        row.prop(s, "resolution_x")
+        row.prop(s, "resolution_y")
+        layout.operator("heritage_motion.render", icon="RENDER_ANIMATION")
+
+
+CLASSES = (HM_PT_main, HM_PT_audit, HM_PT_render)

@@ -1,0 +1,32 @@
+"""The panel's settings, stored on the scene (saved with the .blend)."""
+
+from __future__ import annotations
+
+import bpy
+
+from .core import config
+from .preferences import PACK_ITEMS
+
+RULE_ITEMS = [("PREFERENCE", "Add-on default", "The default rule pack set in the add-on's preferences")] + PACK_ITEMS + [
+    ("FILE", "From file...", "A rule-pack JSON file of your own (python -m motion_core prior build makes one)")]
+ENGINE_ITEMS = [("WORKBENCH", "Workbench", "Fast preview shading"), ("EEVEE", "EEVEE", "Real-time, needs a GPU"),
+                ("CYCLES", "Cycles", "Path tracing")]
+
+
+class HM_Settings(bpy.types.PropertyGroup):
+    prompt: bpy.props.StringProperty(name="Prompt", default="a feminine dance, slow and graceful",
+                                     description="What the dancer should do, e.g. 'a feminine peacock dance, slow'")
+    seconds: bpy.props.FloatProperty(name="Duration", default=10.0, min=config.MIN_SECONDS, max=config.MAX_SECONDS,
+                                     unit="TIME_ABSOLUTE", description="Length of the dance in seconds")
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Same prompt and seed, same dance")
+    mode: bpy.props.EnumProperty(name="Mode", items=[
+        ("canonical", "Canonical", "The component with the highest cultural weight"),
+        ("diverse", "Diverse", "Sample a component by its mixture weight, with smooth variation")])
+    rules: bpy.props.EnumProperty(name="Rules", items=RULE_ITEMS, default="PREFERENCE",
+                                  description="Rule pack: joint limits, taboos and priors applied to the dance")
+    rules_file: bpy.props.StringProperty(name="Rule pack file", subtype="FILE_PATH", default="")
+    use_nla: bpy.props.BoolProperty(name="Put on NLA strip", default=False,
+                                    description="Add the dance as an NLA strip and keep the current action active")
+    engine: bpy.props.EnumProperty(name="Engine", items=ENGINE_ITEMS, default="WORKBENCH")
+    resolution_x: bpy.props.IntProperty(name="Width", default=1280, min=16, max=7680)
+    resolution_y: bpy.props.IntProperty(name="Height", default=720, min=16, max=4320)
