@@ -150,7 +150,8 @@ def _prepare_scene(args, rig_choice: str | None, blend: str):
     if blend:
         bpy.ops.wm.open_mainfile(filepath=blend)
     else:
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        # read_factory_settings would also reset preferences and disable this add-on
+        bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     coll = bpy.context.scene.collection
     if rig_choice is None and blend:
         obj = _scene_armature(args.armature)

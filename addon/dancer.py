@@ -236,7 +236,7 @@ def _material(name: str) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     rgb = COLOURS[name]
     mat.diffuse_color = (*rgb, 1.0)  # Workbench
-    if not getattr(mat, "use_nodes", True):
+    if bpy.app.version < (5, 0, 0):  # 5.0 materials always have node trees (use_nodes is deprecated)
         mat.use_nodes = True
     nt = mat.node_tree
     bsdf = nt.nodes.get("Principled BSDF") if nt else None

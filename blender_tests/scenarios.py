@@ -57,7 +57,7 @@ def main_job_renders_25fps_video(bvh: Path, out: Path, frames: int = 10) -> dict
     scene.frame_set(frames)
     b = arm.pose.bones["hand.L"].head.copy()
     assert (a - b).length > 1e-3, "the hand does not move"
-    assert json.loads(Path(summary["outputs"]["json"]).read_text())["frames"] == frames
+    assert json.loads(Path(summary["outputs"]["audit"]).read_text())["frames"] == frames
     assert Path(summary["outputs"]["png"]).exists()
     return summary
 
@@ -154,7 +154,7 @@ def main_job_from_prompt(out: Path, frames: int = 10) -> dict:
                                           "--resolution", "160x90"]))
     n, fps = movie_info(Path(summary["outputs"]["mp4"]))
     assert (n, round(fps, 3)) == (frames, 25.0), (n, fps)
-    record = json.loads(Path(summary["outputs"]["json"]).read_text())
-    assert record["generation"]["prompt"] == "a proud bow" and record["generation"]["seed"] == 0
-    assert record["generation"]["prior_pair"]["content"]
+    record = json.loads(Path(summary["outputs"]["audit"]).read_text())
+    assert record["request"]["prompt"] == "a proud bow" and record["request"]["seed"] == 0
+    assert record["generation"]["prior_pair"]["content"] and record["pre"]["rule_pack"]["name"] == "default-humanoid"
     return summary

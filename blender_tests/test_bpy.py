@@ -1,5 +1,7 @@
 """The Blender scenarios in the bpy 5.0.1 module, and in Debian's blender 3.4.1 binary."""
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import scenarios  # noqa: E402
 
 def test_main_job_renders_25fps_video(dance_bvh, tmp_path):
     summary = scenarios.main_job_renders_25fps_video(dance_bvh, tmp_path)
-    assert summary["blender"].startswith("5.0")
+    assert summary["record"]["output"]["blender"].startswith("5.0")
 
 
 def test_main_job_from_prompt(tmp_path):
@@ -51,3 +53,98 @@ def test_same_scenarios_in_blender_binary(dance_bvh, tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0 and "BLENDER SCENARIOS: PASSED" in out, out[-4000:]
     assert "numpy" in out
+
+
+# --- the add-on as users install it: the built zip, in a throw-away user folder ----------------
+
+@pytest.fixture(scope="module")
+def addon_zip(tmp_path_factory):
+    sys.path.insert(0, str(REPO))
+    import build_addon
+    return build_addon.build(tmp_path_factory.mktemp("zip") / "heritage_motion.zip")
+
+
+def _user_env(root: Path) -> dict:
+    env = dict(os.environ)
+    for key in ("BLENDER_USER_RESOURCES", "BLENDER_USER_CONFIG", "BLENDER_USER_SCRIPTS", "BLENDER_USER_DATAFILES",
+                "BLENDER_USER_EXTENSIONS"):
+        env[key] = str(root / key.lower())
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def _check(r, marker="ADDON SCENARIOS: PASSED"):
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and marker in out, out[-6000:]
+    return out
+
+
+@pytest.mark.parametrize("how", ["legacy", "extension"])
+def test_installed_addon_in_bpy_module(addon_zip, dance_bvh, tmp_path, how):
+    r = subprocess.run([sys.executable, str(REPO / "blender_tests" / "run_addon.py"), str(addon_zip), str(dance_bvh),
+                        str(tmp_path / "out"), how], capture_output=True, text=True, timeout=900,
+                       env=_user_env(tmp_path), cwd=tmp_path)
+    _check(r)
+
+
+def test_installed_addon_in_blender_binary(addon_zip, dance_bvh, tmp_path):
+    blender = shutil.which("blender")
+    if blender is None:
+        pytest.skip("no blender binary on PATH (CI installs Debian's blender 3.4.1: apt-get install blender python3-numpy)")
+    r = subprocess.run([blender, "-b", "--factory-startup", "-P", str(REPO / "blender_tests" / "run_addon.py"), "--",
+                        str(addon_zip), str(dance_bvh), str(tmp_path / "out"), "legacy"],
+                       capture_output=True, text=True, timeout=900, env=_user_env(tmp_path), cwd=tmp_path)
+    out = _check(r)
+    assert "Blender 3.4" in out or "Blender 5" in out
+
+
+def _prompts(tmp_path: Path) -> Path:
+    f = tmp_path / "prompts.jsonl"
+    f.write_text('{"prompt": "a proud bow", "seconds": 0.4}\n{"prompt": "a happy wave", "seconds": 0.4, "seed": 2}\n')
+    return f
+
+
+def test_batch_prompts_in_blender_binary(tmp_path):
+    """The documented headless command: blender -b -P addon/batch.py -- --prompts FILE --out DIR."""
+    blender = shutil.which("blender")
+    if blender is None:
+        pytest.skip("no blender binary on PATH (CI installs Debian's blender 3.4.1)")
+    sys.path.insert(0, str(REPO))
+    import build_addon
+    build_addon.ensure_text_encoder()
+    out = tmp_path / "out"
+    cmd = [blender, "-b", "--factory-startup", "-P", str(REPO / "addon" / "batch.py"), "--",
+           "--prompts", str(_prompts(tmp_path)), "--out", str(out), "--resolution", "96x54"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "2 made, 0 skipped, 0 failed" in r.stdout
+    assert len(list(out.glob("*.mp4"))) == 2 and len(list(out.glob("*.audit.json"))) == 2
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0 and "0 made, 2 skipped" in r.stdout
+
+
+def test_batch_onto_the_armature_of_a_blend(tmp_path):
+    """blender -b scene.blend ... --prompts: the dance goes onto the user's own armature; the .blend is untouched."""
+    from addon import batch
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.preferences.addon_enable(module="rigify")
+    bpy.ops.object.armature_human_metarig_add()
+    blend = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    stamp = blend.stat().st_mtime_ns
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    out = tmp_path / "out"
+    assert batch.main(["--prompts", str(_prompts(tmp_path)), "--out", str(out), "--resolution", "96x54"]) == 0
+    audits = [json.loads(p.read_text()) for p in out.glob("*.audit.json")]
+    assert len(audits) == 2 and {a["output"]["armature"] for a in audits} == {"metarig"}
+    assert blend.stat().st_mtime_ns == stamp
+
+
+def test_cli_command_handler_runs_the_batch(tmp_path):
+    """On 4.2+ the add-on registers `blender --command heritage_motion`; its handler is the batch."""
+    import addon
+    assert hasattr(bpy.utils, "register_cli_command")
+    out = tmp_path / "out"
+    assert addon._cli_handler(["--prompts", str(_prompts(tmp_path)), "--out", str(out), "--resolution", "96x54"]) == 0
+    assert len(list(out.glob("*.bvh"))) == 2
+    assert addon._cli_handler(["--prompts", str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 1

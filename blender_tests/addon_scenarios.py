@@ -1,0 +1,211 @@
+"""Scenarios for the add-on as a user gets it: installed from the built zip and enabled.
+
+Run inside Blender by ``run_addon.py`` (the bpy 5.0.1 module under pytest, and Debian's
+``blender -b`` 3.4.1). Nothing here imports the repository's ``addon`` or ``motion_core``: every
+call goes through ``bpy.ops.heritage_motion.*`` or the installed package. Each function raises
+AssertionError on failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import bpy
+
+
+class Skip(Exception):
+    """A scenario that cannot run on this Blender build, with the reason."""
+
+
+def movie_info(path: Path) -> tuple[int, float]:
+    clip = bpy.data.movieclips.load(str(path))
+    try:
+        return clip.frame_duration, clip.fps
+    finally:
+        bpy.data.movieclips.remove(clip)
+
+
+def fcurves(action):
+    if hasattr(action, "layers") and len(action.layers):  # 4.4+ layered action
+        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                for fc in bag.fcurves]
+    return list(action.fcurves)
+
+
+def _fresh():
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps the add-on enabled
+
+
+def _state():
+    return (sorted(bpy.data.actions.keys()), sorted(bpy.data.objects.keys()),
+            {o.name: (o.animation_data.action.name if o.animation_data and o.animation_data.action else None)
+             for o in bpy.data.objects})
+
+
+def refused(call, fragment: str) -> None:
+    """An operator called from Python that reports an ERROR raises RuntimeError with the report."""
+    try:
+        result = call()
+    except RuntimeError as e:
+        assert fragment in str(e), e
+        return
+    raise AssertionError(f"expected an error report containing {fragment!r}, got {result}")
+
+
+def installed(module: str, addon_dir: Path) -> None:
+    assert hasattr(bpy.ops.heritage_motion, "generate") and hasattr(bpy.ops.heritage_motion, "add_dancer")
+    pkg = importlib.import_module(module)
+    core = importlib.import_module(module + ".motion_core")
+    assert Path(core.__file__).resolve().is_relative_to(addon_dir.resolve()), (core.__file__, addon_dir)
+    assert Path(pkg.__file__).resolve().is_relative_to(addon_dir.resolve())
+    assert "torch" not in __import__("sys").modules
+    if bpy.app.version >= (4, 2, 0):
+        assert pkg._cli is not None, "the command-line entry (blender --command heritage_motion) is registered"
+
+
+def add_dancer_and_generate() -> None:
+    _fresh()
+    assert bpy.ops.heritage_motion.add_dancer() == {"FINISHED"}
+    arm = bpy.context.active_object
+    assert arm.type == "ARMATURE"
+    body = next(o for o in bpy.data.objects if o.parent == arm and o.type == "MESH")
+    slots = [s.material.name for s in body.material_slots]
+    assert {"HM Skin", "HM Bodice", "HM Skirt", "HM Sleeves", "HM Headdress"} <= {n.split(".")[0] for n in slots}, slots
+    assert any(m.type == "ARMATURE" and m.object == arm for m in body.modifiers)
+    assert len(body.data.polygons) > 2000
+    r = bpy.ops.heritage_motion.generate(prompt="a feminine peacock dance, slow", seconds=3, seed=1,
+                                         rules="dai-peacock-illustrative")
+    assert r == {"FINISHED"}, r
+    action = arm.animation_data.action
+    assert action.name.startswith("HM a feminine peacock dance")
+    curves = fcurves(action)
+    assert curves and all(len(fc.keyframe_points) == 75 for fc in curves)
+    assert bpy.context.scene.render.fps == 25 and bpy.context.scene.render.fps_base == 1.0
+    audit = json.loads(action["heritage_motion_audit"])
+    assert audit["pre"]["rule_pack"]["name"] == "dai-peacock-illustrative"
+    assert audit["after"]["after"]["taboo_frames"]["peacock-male-gesture"] == 0
+    assert audit["request"]["seed"] == 1 and audit["request"]["frames"] == 75
+    # the dancer really moves: the left hand travels between frames 1 and 60
+    hand = "hand.L"
+    bpy.context.scene.frame_set(1)
+    a = arm.pose.bones[hand].head.copy()
+    bpy.context.scene.frame_set(60)
+    assert (arm.pose.bones[hand].head - a).length > 0.01
+    # a second dance never replaces the first: it stays, with a fake user so saving keeps it
+    first = action.name
+    assert bpy.ops.heritage_motion.generate(prompt="a proud bow", seconds=2) == {"FINISHED"}
+    assert arm.animation_data.action.name != first and bpy.data.actions[first].use_fake_user
+    # NLA: the dance goes on a strip and the active action stays
+    active = arm.animation_data.action.name
+    assert bpy.ops.heritage_motion.generate(prompt="a happy wave", seconds=2, use_nla=True) == {"FINISHED"}
+    assert arm.animation_data.action.name == active
+    strips = [s for t in arm.animation_data.nla_tracks for s in t.strips]
+    assert strips and strips[-1].action.name.startswith("HM a happy wave")
+    # a scene at 30 fps that keeps its rate: keys are spaced so the dance keeps its speed
+    bpy.context.scene.render.fps = 30
+    assert bpy.ops.heritage_motion.generate(prompt="a proud bow", seconds=2, scene_fps="KEEP") == {"FINISHED"}
+    fc = fcurves(arm.animation_data.action)[0]
+    xs = [k.co.x for k in fc.keyframe_points]
+    assert bpy.context.scene.render.fps == 30 and abs((xs[1] - xs[0]) - 1.2) < 1e-4, xs[:3]
+
+
+def generate_on_rigify_metarig() -> None:
+    _fresh()
+    bpy.ops.preferences.addon_enable(module="rigify")
+    bpy.ops.object.armature_human_metarig_add()
+    arm = bpy.context.active_object
+    assert bpy.ops.heritage_motion.generate(prompt="a feminine dance", seconds=2) == {"FINISHED"}
+    assert len(fcurves(arm.animation_data.action)) > 50
+
+
+def generate_on_bvh_import(bvh: Path) -> None:
+    _fresh()
+    try:
+        bpy.ops.import_anim.bvh(filepath=str(bvh))
+    except (RuntimeError, ValueError) as e:
+        if "'rU'" in str(e):
+            raise Skip(f"Blender {bpy.app.version_string}'s own BVH importer is broken on this build "
+                       "(it opens files with mode 'rU', removed in Python 3.11)") from None
+        raise
+    arm = bpy.context.active_object
+    imported = arm.animation_data.action.name
+    assert bpy.ops.heritage_motion.generate(prompt="a proud dance", seconds=2) == {"FINISHED"}
+    assert arm.animation_data.action.name != imported and imported in bpy.data.actions
+
+
+def render_ten_frames(out: Path) -> None:
+    _fresh()
+    bpy.ops.heritage_motion.add_dancer()
+    bpy.ops.heritage_motion.generate(prompt="a feminine dance", seconds=2)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 10
+    s = scene.heritage_motion
+    s.resolution_x, s.resolution_y = 160, 90
+    mp4 = out / "ten.mp4"
+    assert bpy.ops.heritage_motion.render(filepath=str(mp4)) == {"FINISHED"}
+    n, fps = movie_info(mp4)
+    assert (n, round(fps, 3)) == (10, 25.0), (n, fps)
+    assert json.loads((out / "ten.audit.json").read_text())["format"] == "heritage-motion-audit"
+    # a second render never overwrites the file
+    before = mp4.stat().st_mtime_ns
+    refused(lambda: bpy.ops.heritage_motion.render(filepath=str(mp4)), "exists")
+    assert mp4.stat().st_mtime_ns == before
+
+
+def bad_selections_change_nothing(tmp: Path) -> None:
+    _fresh()
+    bpy.ops.mesh.primitive_cube_add()
+    for active, fragment in ((None, "Select an armature"), ("Cube", "not an armature")):
+        bpy.context.view_layer.objects.active = bpy.data.objects.get(active) if active else None
+        before = _state()
+        refused(lambda: bpy.ops.heritage_motion.generate(prompt="a dance"), fragment)
+        assert _state() == before
+    # an armature that is not a humanoid: one bone
+    data = bpy.data.armatures.new("stick")
+    stick = bpy.data.objects.new("stick", data)
+    bpy.context.scene.collection.objects.link(stick)
+    bpy.context.view_layer.objects.active = stick
+    bpy.ops.object.mode_set(mode="EDIT")
+    b = data.edit_bones.new("bone")
+    b.head, b.tail = (0, 0, 0), (0, 0, 1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    before = _state()
+    refused(lambda: bpy.ops.heritage_motion.generate(prompt="a dance"), "not a humanoid rig")
+    assert _state() == before and stick.animation_data is None
+    # a broken rule pack: nothing generated
+    bpy.ops.heritage_motion.add_dancer()
+    bad = tmp / "bad-pack.json"
+    bad.write_text('{"format": "heritage-motion-rules", "format_version": 1, "name": "x"')
+    before = _state()
+    refused(lambda: bpy.ops.heritage_motion.generate(prompt="a dance", rules="FILE", rules_file=str(bad)),
+            "invalid JSON")
+    assert _state() == before
+
+
+def batch_from_prompts(module: str, tmp: Path) -> None:
+    batch = importlib.import_module(module + ".batch")
+    prompts = tmp / "prompts.jsonl"
+    prompts.write_text("\n".join([
+        json.dumps({"prompt": "a proud bow", "seconds": 0.4, "seed": 3}),
+        json.dumps({"prompt": "a dance", "rules": "no-such-pack"}),
+        json.dumps({"prompt": "a feminine peacock dance", "seconds": 0.4, "rules": "dai-peacock-illustrative",
+                    "rig": "rigify"}),
+    ]) + "\n")
+    out = tmp / "batch"
+    args = ["--prompts", str(prompts), "--out", str(out), "--resolution", "96x54"]
+    assert batch.main(args) == 1  # one line failed ...
+    made = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert len(made) == 8, made  # ... and the other two finished: mp4, bvh, audit.json, png each
+    for mp4 in out.glob("*.mp4"):
+        assert movie_info(mp4) == (10, 25.0) or movie_info(mp4)[0] == 10
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert batch.main(args) == 1  # rerun: finished prompts are skipped, the bad line still fails
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+
+
+def writes_nothing_inside_the_addon(addon_dir: Path, before: set[str]) -> None:
+    after = {str(p.relative_to(addon_dir)) for p in addon_dir.rglob("*")
+             if "__pycache__" not in p.parts and p.is_file()}
+    assert after == before, sorted(after ^ before)

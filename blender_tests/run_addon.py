@@ -1,0 +1,76 @@
+"""Install the built zip into a throw-away Blender user folder, enable it and run addon_scenarios.
+
+    blender -b --factory-startup -P blender_tests/run_addon.py -- ZIP BVH OUTDIR legacy
+    python blender_tests/run_addon.py ZIP BVH OUTDIR legacy|extension          (the bpy module)
+
+The caller points BLENDER_USER_* at a temporary folder. "legacy" installs through Preferences >
+Add-ons (bl_info; 3.4+), "extension" through Preferences > Get Extensions > Install from Disk (4.2+).
+Prints "ADDON SCENARIOS: PASSED" and exits 0, or the traceback and exits 1.
+"""
+
+import importlib.util
+import os
+import sys
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load_scenarios():
+    # by path: the repository's own addon/motion_core must not be importable here
+    spec = importlib.util.spec_from_file_location("addon_scenarios", HERE / "addon_scenarios.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def install(zip_path: Path, how: str) -> tuple[str, Path]:
+    import bpy
+    if how == "extension":
+        bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default", enable_on_install=True)
+        module = "bl_ext.user_default.heritage_motion"
+        bpy.ops.preferences.addon_enable(module=module)
+    else:
+        bpy.ops.preferences.addon_install(filepath=str(zip_path))
+        module = "heritage_motion"
+        bpy.ops.preferences.addon_enable(module=module)
+    mod = sys.modules[module]
+    return module, Path(mod.__file__).parent
+
+
+def main() -> int:
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    zip_path, bvh, out, how = Path(argv[0]), Path(argv[1]), Path(argv[2]), argv[3]
+    out.mkdir(parents=True, exist_ok=True)
+    import bpy
+    import numpy
+    print(f"Blender {bpy.app.version_string}, Python {sys.version.split()[0]}, numpy {numpy.__version__}, install {how}")
+    s = _load_scenarios()
+    try:
+        module, addon_dir = install(zip_path, how)
+        print(f"installed {module} at {addon_dir}")
+        files = {str(p.relative_to(addon_dir)) for p in addon_dir.rglob("*") if "__pycache__" not in p.parts and p.is_file()}
+        s.installed(module, addon_dir)
+        s.add_dancer_and_generate()
+        s.generate_on_rigify_metarig()
+        try:
+            s.generate_on_bvh_import(bvh)
+        except s.Skip as e:
+            print(f"SKIPPED generate_on_bvh_import: {e}")
+        s.render_ten_frames(out)
+        s.bad_selections_change_nothing(out)
+        s.batch_from_prompts(module, out)
+        s.writes_nothing_inside_the_addon(addon_dir, files)
+    except Exception:
+        traceback.print_exc()
+        print("ADDON SCENARIOS: FAILED")
+        return 1
+    print("ADDON SCENARIOS: PASSED")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # Blender ignores a -P script's return value
