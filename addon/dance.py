@@ -119,26 +119,29 @@ def generate_onto(obj: bpy.types.Object, prompt: str, seconds: float, seed: int,
     return Danced(action, res.audit, rig.bone_map.unmapped, previous.name if previous else None, retimed, res.motion)
 
 
-def audit_summary(audit: dict) -> list[str]:
-    """Short lines for the panel."""
+def audit_summary(audit: dict) -> list[tuple[str, str]]:
+    """(icon, short line) pairs for the panel (the sidebar is about 28 characters wide)."""
     pack = audit["pre"]["rule_pack"]
     after = audit["after"]
-    lines = [f"Rules: {pack['name']} {pack['version']} ({pack['status']})"]
+    lines = [("FILE", f"{pack['name']} {pack['version']}")]
+    if pack["status"] == "illustrative":
+        lines.append(("ERROR", "Illustrative: not reviewed"))
+    elif pack["status"] == "user-reference":
+        lines.append(("INFO", "Prior from your own clips"))
     for rec in audit["during"].get("interceptions", []):
-        lines.append(f"Fired: {rec['rule']} on {rec['frames']} frames ({len(rec['runs'])} runs), "
-                     f"source {rec['source']}")
+        lines.append(("CANCEL", f"Fired: {rec['rule']}"))
+        lines.append(("BLANK1", f"{rec['frames']} frames, {len(rec['runs'])} run(s)"))
+        lines.append(("BLANK1", f"Source: {rec['source']}"))
     if not audit["during"].get("interceptions"):
-        lines.append("No taboo fired")
+        lines.append(("CHECKMARK", "No taboo fired"))
     proj = audit["during"].get("limit_projections", [])
     if proj:
-        lines.append(f"Joint limits: {len(proj)} joint axes clipped")
-    lines.append(f"Compliant frames: {after['before']['compliant_share']:.0%} -> {after['after']['compliant_share']:.0%}")
+        lines.append(("CON_ROTLIMIT", f"{len(proj)} joint axes clipped"))
+    lines.append(("CHECKMARK", f"Compliant: {after['before']['compliant_share']:.0%} -> "
+                                f"{after['after']['compliant_share']:.0%}"))
     if "prior" in after["after"]:
-        lines.append(f"Distance to prior: {after['before']['prior']['mean_angle_to_prior_deg']} -> "
-                     f"{after['after']['prior']['mean_angle_to_prior_deg']} deg")
-    if pack["status"] in ("illustrative", "user-reference"):
-        lines.append("Illustrative rules, awaiting expert review" if pack["status"] == "illustrative"
-                     else "Prior from the user's own clips")
+        lines.append(("BLANK1", f"To prior: {after['before']['prior']['mean_angle_to_prior_deg']:.0f} -> "
+                                f"{after['after']['prior']['mean_angle_to_prior_deg']:.0f} deg"))
     return lines
 
 

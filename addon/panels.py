@@ -52,8 +52,8 @@ class HM_PT_audit(_Base, bpy.types.Panel):
             self.layout.label(text="No generated action on the active object")
             return
         col = self.layout.column(align=True)
-        for line in dance.audit_summary(audit):
-            col.label(text=line)
+        for icon, line in dance.audit_summary(audit):
+            col.label(text=line, icon=icon)
         self.layout.operator("heritage_motion.save_audit", icon="TEXT")
 
 

@@ -148,3 +148,20 @@ def test_cli_command_handler_runs_the_batch(tmp_path):
     assert addon._cli_handler(["--prompts", str(_prompts(tmp_path)), "--out", str(out), "--resolution", "96x54"]) == 0
     assert len(list(out.glob("*.bvh"))) == 2
     assert addon._cli_handler(["--prompts", str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 1
+
+
+def test_gui_undo_and_panel_screenshot(addon_zip, tmp_path):
+    """In a real Blender window (Debian's 3.4.1 under Xvfb): one undo after Add Dancer or Generate
+    restores the scene, and the panel draws (its screenshot is written to tmp; docs/panel.png is one)."""
+    blender, xvfb = shutil.which("blender"), shutil.which("xvfb-run")
+    if blender is None or xvfb is None or shutil.which("xdotool") is None:
+        pytest.skip("needs blender, xvfb-run and xdotool (CI installs them: apt-get install blender xvfb xdotool)")
+    env = _user_env(tmp_path)
+    # a user config without the first-start splash screen
+    subprocess.run([blender, "-b", "--python-expr", "import bpy; bpy.context.preferences.view.show_splash = False; "
+                    "bpy.ops.wm.save_userpref()"], env=env, capture_output=True, timeout=120, check=True)
+    r = subprocess.run([xvfb, "-a", "-s", "-screen 0 1600x900x24", blender, "-P",
+                        str(REPO / "blender_tests" / "run_gui.py"), "--", str(addon_zip), str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    _check(r, "GUI SCENARIOS: PASSED")
+    assert (tmp_path / "out" / "panel.png").stat().st_size > 50_000
