@@ -68,7 +68,7 @@ def add_stage(scene: bpy.types.Scene, collection: bpy.types.Collection, track: n
     kernel = np.ones(k) / k
     pad = np.pad(xy, ((k // 2, k - 1 - k // 2), (0, 0)), mode="edge")
     smooth = np.stack([np.convolve(pad[:, i], kernel, mode="valid") for i in range(2)], -1)
-    dist = 2.6 * height + 1.0
+    dist = 2.0 * height + 0.6
     aim_z = 0.55 * height
     cam.rotation_mode = "XYZ"
     tilt = np.arctan2(dist, 0.9 * height - aim_z)
