@@ -60,7 +60,7 @@ def main() -> int:
             print(f"SKIPPED generate_on_bvh_import: {e}")
         s.render_ten_frames(out)
         s.bad_selections_change_nothing(out)
-        s.batch_from_prompts(module, out)
+        s.batch_from_prompts(module, out, bvh)
         s.writes_nothing_inside_the_addon(addon_dir, files)
     except Exception:
         traceback.print_exc()
