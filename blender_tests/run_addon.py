@@ -18,7 +18,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def _load_scenarios():
-    # by path: the repository's own addon/motion_core must not be importable here
+    # by path, with only blender_tests/ on sys.path: the repository's addon/motion_core must not be importable
+    sys.path.insert(0, str(HERE))
     spec = importlib.util.spec_from_file_location("addon_scenarios", HERE / "addon_scenarios.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

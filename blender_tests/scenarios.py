@@ -24,15 +24,15 @@ def movie_info(path: Path) -> tuple[int, float]:
         bpy.data.movieclips.remove(clip)
 
 
-def _count_keys(action) -> int:
+def fcurves(action) -> list:
     if hasattr(action, "layers") and len(action.layers):  # 4.4+ layered action
-        total = 0
-        for layer in action.layers:
-            for strip in layer.strips:
-                for bag in strip.channelbags:
-                    total += sum(len(fc.keyframe_points) for fc in bag.fcurves)
-        return total
-    return sum(len(fc.keyframe_points) for fc in action.fcurves)
+        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                for fc in bag.fcurves]
+    return list(action.fcurves)
+
+
+def _count_keys(action) -> int:
+    return sum(len(fc.keyframe_points) for fc in fcurves(action))
 
 
 def main_job_renders_25fps_video(bvh: Path, out: Path, frames: int = 10) -> dict:
@@ -108,10 +108,8 @@ def _check_pose_follows_motion(obj, mot, action_name: str, frames=(1, 7, 15)) ->
         assert np.linalg.norm(world["pelvis"] - pelvis_want) < 1e-3 * max(1.0, ratio), (world["pelvis"], pelvis_want)
 
 
-def retarget_onto_blender_bvh_import(bvh: Path) -> None:
-    """The armature Blender's own BVH importer builds (bone rolls, centimetres) is driven correctly."""
-    from motion_core.retarget import load_rig, motion_from_clip
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+def import_bvh(bvh: Path) -> None:
+    """Blender's own BVH importer, or ImporterBroken where this build cannot run it."""
     try:
         bpy.ops.import_anim.bvh(filepath=str(bvh))
     except (RuntimeError, ValueError) as e:
@@ -120,6 +118,13 @@ def retarget_onto_blender_bvh_import(bvh: Path) -> None:
             raise ImporterBroken(f"Blender {bpy.app.version_string}'s own BVH importer is broken on this build "
                                  "(it opens files with mode 'rU', removed in Python 3.11)") from None
         raise
+
+
+def retarget_onto_blender_bvh_import(bvh: Path) -> None:
+    """The armature Blender's own BVH importer builds (bone rolls, centimetres) is driven correctly."""
+    from motion_core.retarget import load_rig, motion_from_clip
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    import_bvh(bvh)
     obj = bpy.context.view_layer.objects.active
     assert obj.type == "ARMATURE"
     from addon.rig_io import rig_from_armature
