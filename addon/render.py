@@ -158,12 +158,24 @@ def apply_look(scene: bpy.types.Scene, engine: str) -> list[str]:
         done.append("ambient occlusion (built into EEVEE 4.2+)")
     elif engine == "CYCLES":
         scene.cycles.samples = 16
+        if not _has_oidn():
+            scene.cycles.use_denoising = False  # e.g. Debian's 3.4.1: rendering would fail outright
+            scene.cycles.use_preview_denoising = False
         done.append("ambient occlusion (path traced)")
     else:
         done.append("cavity shading (Workbench's occlusion)")
     if _colour_balance(scene):
         done.append("colour calibration")
     return done
+
+
+def _has_oidn() -> bool:
+    """Whether this Cycles build has OpenImageDenoise (the default denoiser)."""
+    try:
+        import _cycles
+    except ImportError:
+        return True
+    return bool(getattr(_cycles, "with_openimagedenoise", True))
 
 
 def _colour_balance(scene: bpy.types.Scene) -> bool:

@@ -115,7 +115,7 @@ def generate_on_bvh_import(bvh: Path) -> None:
     assert arm.animation_data.action.name != imported and imported in bpy.data.actions
 
 
-def render_ten_frames(out: Path) -> None:
+def render_ten_frames(out: Path, module: str) -> None:
     _fresh()
     bpy.ops.heritage_motion.add_dancer()
     bpy.ops.heritage_motion.generate(prompt="a feminine dance", seconds=2)
@@ -128,6 +128,16 @@ def render_ten_frames(out: Path) -> None:
     n, fps = movie_info(mp4)
     assert (n, round(fps, 3)) == (10, 25.0), (n, fps)
     assert json.loads((out / "ten.audit.json").read_text())["format"] == "heritage-motion-audit"
+    # Cycles through the same operator (EEVEE needs a GPU: its settings are checked without rendering)
+    s.engine = "CYCLES"
+    scene.frame_end = 2
+    s.resolution_x, s.resolution_y = 64, 36
+    assert bpy.ops.heritage_motion.render(filepath=str(out / "cycles.mp4")) == {"FINISHED"}
+    assert movie_info(out / "cycles.mp4")[0] == 2 and scene.render.use_motion_blur
+    look = importlib.import_module(module + ".render").apply_look(scene, "EEVEE")
+    assert "motion blur" in look and any("ambient occlusion" in x for x in look), look
+    s.engine = "WORKBENCH"
+    scene.frame_end = 10
     # a second render never overwrites the file
     before = mp4.stat().st_mtime_ns
     refused(lambda: bpy.ops.heritage_motion.render(filepath=str(mp4)), "exists")

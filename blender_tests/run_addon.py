@@ -59,7 +59,7 @@ def main() -> int:
             s.generate_on_bvh_import(bvh)
         except s.Skip as e:
             print(f"SKIPPED generate_on_bvh_import: {e}")
-        s.render_ten_frames(out)
+        s.render_ten_frames(out, module)
         s.bad_selections_change_nothing(out)
         s.batch_from_prompts(module, out, bvh)
         s.writes_nothing_inside_the_addon(addon_dir, files)
