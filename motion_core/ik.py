@@ -115,24 +115,36 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
     groups = np.unique(group_of_eff)
     eff_group = (group_of_eff[None, :] == groups[:, None]).astype(np.float64)  # (G, E)
     joint_group = np.array([int(np.argmax(eff_group @ r)) for r in reach])  # (C,)
+    # Which group each joint's pose belongs to (-1: moved by no chain joint), to merge accepted steps.
+    pose_group = np.full(len(canonical.JOINTS), -1)
+    for c, j in enumerate(cj):
+        for k in _subtree(j):
+            pose_group[k] = joint_group[c]
+    posed = np.flatnonzero(pose_group >= 0)
+    pc, pe = np.nonzero(reach)  # (chain joint, effector) pairs where J is non-zero
+    select = (pc[None, :] == np.arange(len(cj))[:, None]).astype(np.float64)  # (C, P)
     step = np.full((n, len(groups)), float(alpha))
     streak = np.zeros(n, dtype=int)
     iters = np.zeros(n, dtype=int)
     active = has.any(1)
     err = np.zeros(n)
     projected = rejected = 0
+    idx = np.flatnonzero(active)
+    state_g, state_pos = np.zeros_like(local), np.zeros(local.shape[:2] + (3,))
+    state_e = np.zeros((n, len(eff), 3))
+    state_g[idx], state_pos[idx], state_e[idx] = evaluate(local[idx])
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if not len(idx):
             break
         loc = local[idx]
-        g, pos, e = evaluate(loc)
+        g, pos, e = state_g[idx], state_pos[idx], state_e[idx]
         energy = (e * e).sum(-1) @ eff_group.T  # (F, G)
-        arm = pos[:, None, eff] - pos[:, cj, None]  # (F, C, E, 3)
-        grad = (np.cross(arm, e[:, None]) * reach[None, :, :, None]).sum(2)  # (F, C, 3): J^T e
+        arm = pos[:, [eff[k] for k in pe]] - pos[:, [cj[c] for c in pc]]  # (F, P, 3)
+        grad = select @ np.cross(arm, e[:, pe])  # (F, C, 3): J^T e
         # Diagonal preconditioner: divide each joint's J^T e by its lever arm squared, sum |x_i - p_j|^2
         # (the diagonal of J^T J), so shoulder and elbow converge at the same rate.
-        scale = 1.0 / np.maximum(((arm * arm).sum(-1) * reach[None]).sum(-1), 1e-4)  # (F, C)
+        scale = 1.0 / np.maximum((arm * arm).sum(-1) @ select.T, 1e-4)  # (F, C)
         grad = grad * scale[..., None]
         w = step[idx][:, joint_group, None] * grad
         angle = np.linalg.norm(w, axis=-1)
@@ -147,7 +159,7 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
             clipped = np.abs(rc - r) > 1e-9
             if clipped.any():
                 trial[:, cj] = quat_to_matrix(rotvec_to_quat(np.radians(rc * MIRROR[cj])))
-        _, _, e_new = evaluate(trial)
+        g_new, pos_new, e_new = evaluate(trial)
         energy_new = (e_new * e_new).sum(-1) @ eff_group.T
         g2 = ((grad * grad / scale[..., None]).sum(-1)[:, :, None] * (joint_group[:, None] == np.arange(len(groups)))).sum(1)
         ok = energy_new <= energy - ARMIJO_C * step[idx] * g2  # (F, G)
@@ -166,13 +178,16 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
             ok[fr[bad]] = False  # conservative: the whole frame's step is refused
         take = ok[:, joint_group]  # (F, C)
         projected += int((clipped & take[..., None]).sum())
-        new_loc = loc.copy()
-        new_loc[:, cj] = np.where(take[..., None, None], trial[:, cj], loc[:, cj])
-        local[idx] = new_loc
+        loc[:, cj] = np.where(take[..., None, None], trial[:, cj], loc[:, cj])
+        local[idx] = loc
+        moved = ok[:, pose_group[posed]]  # (F, K): joints whose pose follows an accepted step
+        g[:, posed] = np.where(moved[..., None, None], g_new[:, posed], g[:, posed])
+        pos[:, posed] = np.where(moved[..., None], pos_new[:, posed], pos[:, posed])
+        state_g[idx], state_pos[idx] = g, pos
+        state_e[idx] = np.where((ok @ eff_group)[..., None] > 0, e_new, e)
         step[idx] = np.where(ok, np.minimum(step[idx] * 2, ALPHA_MAX), step[idx] / 2)
         iters[idx] += 1
-        dist = np.where((ok @ eff_group)[..., None] > 0, e_new, e)
-        cur = np.linalg.norm(dist, axis=-1).max(1)
+        cur = np.linalg.norm(state_e[idx], axis=-1).max(1)
         err[idx] = cur
         streak[idx] = np.where(cur < delta, streak[idx] + 1, 0)
         active[idx] = (streak[idx] < patience) & (step[idx].max(1) > 1e-8)
