@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The two commands of a fresh machine (see README):
-#   ./run.sh main [args]   set up, then the main job: motion in, retargeted BVH + rendered MP4 out
+#   ./run.sh main [args]   set up, then the main job: prompt in, dance on the default dancer, 25 FPS MP4 out
 #   ./run.sh test [args]   set up, then every test (pytest args pass through)
 # Setup creates .venv in the checkout (Python 3.11) and reinstalls only when pyproject.toml changes.
 set -euo pipefail
@@ -28,5 +28,5 @@ setup() {
 case "${1:-}" in
   main) shift; setup; exec "$VENV/bin/python" -m addon.batch "$@" ;;
   test) shift; setup; exec "$VENV/bin/python" -m pytest "$@" ;;
-  *) echo "usage: ./run.sh main [--bvh FILE --rig NAME --seconds N --out DIR] | ./run.sh test [pytest args]" >&2; exit 2 ;;
+  *) echo "usage: ./run.sh main [--prompt TEXT --rules PACK --seconds N --out DIR | --prompts FILE.jsonl | --bvh FILE] | ./run.sh test [pytest args]" >&2; exit 2 ;;
 esac
