@@ -77,10 +77,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _slug(text: str) -> str:
-    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:48] or "motion"
-
-
 def _resolution(text: str) -> tuple[int, int]:
     try:
         w, h = (int(x) for x in text.lower().split("x"))
@@ -121,14 +117,16 @@ def read_prompts(path: Path) -> list[tuple[int, dict | ItemError]]:
 
 def _item_name(item: dict, default_rig: str | None) -> str:
     if item.get("name"):
-        return _slug(str(item["name"]))
+        return dance.slug(str(item["name"]))
     rig = Path(str(item.get("rig") or default_rig or DANCER)).stem
-    return f"{_slug(item['prompt'])}-s{int(item.get('seed', 0))}_{rig}"
+    return f"{dance.slug(item['prompt'])}-s{int(item.get('seed', 0))}_{rig}"
 
 
 def _outputs(folder: Path, name: str, bvh_mode: bool) -> dict[str, Path]:
-    return {k: folder / f"{name}.{'json' if (k == 'audit' and bvh_mode) else ('audit.json' if k == 'audit' else k)}"
-            for k in ("mp4", "bvh", "audit", "png")}
+    """The files one prompt makes; a --bvh clip has no audit, only a record of what was done."""
+    record = "json" if bvh_mode else "audit.json"
+    return {"mp4": folder / f"{name}.mp4", "bvh": folder / f"{name}.bvh", "audit": folder / f"{name}.{record}",
+            "png": folder / f"{name}.png"}
 
 
 def _scene_armature(name: str | None):
@@ -249,7 +247,7 @@ def run(args: argparse.Namespace) -> dict:
     else:
         item = {"prompt": args.prompt or DEFAULT_PROMPT, "seed": args.seed}
         if args.name:
-            item["_name"] = _slug(args.name)
+            item["_name"] = dance.slug(args.name)
     return run_item(item, args, dance.Models(), bpy.data.filepath)
 
 

@@ -21,6 +21,11 @@ from .rig_io import rig_from_armature
 AUDIT_KEY = "heritage_motion_audit"
 
 
+def slug(text: str, limit: int = 48, empty: str = "motion") -> str:
+    """A file-name stem from free text: 'A proud bow!' -> 'a-proud-bow'."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:limit] or empty
+
+
 class Models:
     """Loaded weights, keyed by file, owned by whoever creates it (the add-on keeps one instance
     for the session and drops it on unregister). Loading takes about a second; generation is

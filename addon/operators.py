@@ -26,7 +26,7 @@ def _settings(context):
 
 
 def _slug(text: str) -> str:
-    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:40] or "dance"
+    return dance.slug(text, limit=40, empty="dance")
 
 
 def _free_path(folder: Path, stem: str, suffix: str) -> Path:
@@ -180,7 +180,7 @@ class HM_OT_render(bpy.types.Operator):
             folder = preferences.output_dir(context)
             folder.mkdir(parents=True, exist_ok=True)
             action = obj.animation_data.action
-            stem = _slug(action.name.removeprefix("HM ")) if action else _slug(obj.name)
+            stem = _slug(action.name.removeprefix("HM ") if action else obj.name)
             out = Path(bpy.path.abspath(self.filepath)) if self.filepath else _free_path(folder, stem, ".mp4")
             if out.exists():
                 raise ValueError(f"{out} exists; choose another file")

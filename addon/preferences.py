@@ -8,7 +8,8 @@ import bpy
 
 from .core import rule_pack
 
-PACK_ITEMS = [(n, n, rule_pack.load_pack(n).title) for n in sorted(rule_pack.builtin_packs())]
+# Titles only: validating every pack here would add start-up time; a pack is validated when used.
+PACK_ITEMS = [(name, name, title) for name, title in rule_pack.builtin_titles().items()]
 
 
 class HM_AddonPreferences(bpy.types.AddonPreferences):

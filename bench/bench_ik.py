@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core import canonical, config  # noqa: E402
 from motion_core.ik import lock_feet, solve  # noqa: E402
-from motion_core.intercept import with_local  # noqa: E402
-from motion_core.joint_angles import local_matrices, segment_directions  # noqa: E402
+from motion_core.joint_angles import local_matrices, segment_directions, with_local  # noqa: E402
 from motion_core.retarget import load_rig, motion_from_clip  # noqa: E402
 from motion_core.rotations import axis_angle_to_matrix  # noqa: E402
 from motion_core.rule_pack import load_pack  # noqa: E402

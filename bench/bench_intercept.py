@@ -21,11 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core import canonical  # noqa: E402
-from motion_core.intercept import intercept, taboo_frames, with_local  # noqa: E402
-from motion_core.joint_angles import (
-    local_matrices,  # noqa: E402
-    measure,  # noqa: E402
-)
+from motion_core.intercept import intercept, taboo_frames  # noqa: E402
+from motion_core.joint_angles import local_matrices, measure, with_local  # noqa: E402
 from motion_core.retarget import load_rig, motion_from_clip  # noqa: E402
 from motion_core.rotations import axis_angle_to_matrix  # noqa: E402
 from motion_core.rule_pack import load_pack  # noqa: E402

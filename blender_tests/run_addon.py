@@ -9,9 +9,7 @@ Prints "ADDON SCENARIOS: PASSED" and exits 0, or the traceback and exits 1.
 """
 
 import importlib.util
-import os
 import sys
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +38,7 @@ def install(zip_path: Path, how: str) -> tuple[str, Path]:
     return module, Path(mod.__file__).parent
 
 
-def main() -> int:
+def main() -> None:
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
     zip_path, out, how = Path(argv[0]), Path(argv[2]), argv[3]
     bvh = None if argv[1] == "-" else Path(argv[1])  # '-': the shared data set is not there
@@ -49,32 +47,26 @@ def main() -> int:
     import numpy
     print(f"Blender {bpy.app.version_string}, Python {sys.version.split()[0]}, numpy {numpy.__version__}, install {how}")
     s = _load_scenarios()
-    try:
+    from scenarios import run_all, run_or_skip
+
+    def body():
         module, addon_dir = install(zip_path, how)
         print(f"installed {module} at {addon_dir}")
         files = {str(p.relative_to(addon_dir)) for p in addon_dir.rglob("*") if "__pycache__" not in p.parts and p.is_file()}
         s.installed(module, addon_dir)
         s.add_dancer_and_generate()
         s.generate_on_rigify_metarig()
-        try:
-            if bvh is None:
-                raise s.Skip("needs ../shared/data (the Bandai-Namco clip); not present here")
-            s.generate_on_bvh_import(bvh)
-        except s.Skip as e:
-            print(f"SKIPPED generate_on_bvh_import: {e}")
+        if bvh is None:
+            print("SKIPPED generate_on_bvh_import: needs ../shared/data (the Bandai-Namco clip); not present here")
+        else:
+            run_or_skip(s.generate_on_bvh_import, bvh)
         s.render_ten_frames(out, module)
         s.bad_selections_change_nothing(out)
         s.batch_from_prompts(module, out, bvh)
         s.writes_nothing_inside_the_addon(addon_dir, files)
-    except Exception:
-        traceback.print_exc()
-        print("ADDON SCENARIOS: FAILED")
-        return 1
-    print("ADDON SCENARIOS: PASSED")
-    return 0
+
+    run_all("ADDON SCENARIOS", body)
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    os._exit(code)  # Blender ignores a -P script's return value
+    main()

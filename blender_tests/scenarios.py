@@ -7,6 +7,9 @@ binary; ``test_bpy.py`` calls them under pytest with the ``bpy`` module.
 from __future__ import annotations
 
 import json
+import os
+import sys
+import traceback
 from pathlib import Path
 
 import bpy
@@ -14,6 +17,29 @@ import bpy
 
 class ImporterBroken(Exception):
     """Blender's bundled BVH importer cannot run on this build (not a failure of ours)."""
+
+
+def run_or_skip(scenario, *args) -> None:
+    """Run one scenario; one that cannot run on this build is reported as SKIPPED with its reason."""
+    try:
+        scenario(*args)
+    except ImporterBroken as e:
+        print(f"SKIPPED {scenario.__name__}: {e}")
+
+
+def run_all(label: str, body) -> None:
+    """Run ``body()``, print 'LABEL: PASSED' or the traceback and 'LABEL: FAILED', and exit 0 or 1
+    (Blender ignores a -P script's return value, so the exit is explicit)."""
+    code = 0
+    try:
+        body()
+        print(f"{label}: PASSED")
+    except Exception:
+        traceback.print_exc()
+        print(f"{label}: FAILED")
+        code = 1
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def movie_info(path: Path) -> tuple[int, float]:

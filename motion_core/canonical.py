@@ -59,6 +59,16 @@ TIGHT_JOINTS: tuple[str, ...] = ("pelvis", "spine", "chest", "neck")
 LOOSE_JOINTS: tuple[str, ...] = ("l_hand", "r_hand", "l_forearm", "r_forearm")
 
 
+def subtree_mask(joints) -> np.ndarray:
+    """(21,) bool: the given joint indices and every joint below them (joints are stored parents first)."""
+    mask = np.zeros(len(JOINTS), dtype=bool)
+    mask[list(joints)] = True
+    for j, p in enumerate(PARENTS):
+        if p >= 0 and mask[p]:
+            mask[j] = True
+    return mask
+
+
 def nearest_present_parent(present: np.ndarray) -> np.ndarray:
     """(21,) parent index per joint, skipping joints absent from a rig; -1 for the pelvis."""
     out = PARENTS.copy()

@@ -160,20 +160,14 @@ def cmd_rules(args) -> int:
 def cmd_prior(args) -> int:
     from .audit import write_json_atomic
     from .prior import build_prior_pack
-    from .rule_pack import load_pack
+    from .rule_pack import DEFAULT_PACK, load_pack, parse_pack
 
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
     data = build_prior_pack(args.clips, args.name or out.stem.lower().replace("_", "-"), args.terms or "")
-    tmp = out.with_name(out.name + ".check.json")
-    write_json_atomic(tmp, data)
-    try:
-        load_pack(tmp)  # what we write must validate
-    except Exception:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
+    parse_pack(data, str(out), load_pack(DEFAULT_PACK).limits)  # what we write must validate
+    write_json_atomic(out, data)
     prior = data["prior"]
     print(f"{out}: prior from {len(args.clips)} input(s), {prior['frames']} frames at 25 fps; "
           f"{len(prior['joints'])} joints. Use it with: python -m motion_core generate PROMPT --rules {out}")

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ik import lock_feet
-from .intercept import intercept, prior_pull, project_limits, taboo_frames
+from .intercept import intercept, project_limits, taboo_frames
 from .joint_angles import local_matrices, measure
 from .motion import Motion
-from .prior import prior_distance_deg
+from .prior import prior_distance_deg, prior_pull
 from .rotations import matrix_to_quat
 from .rule_pack import RulePack
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import canonical, config
-from .intercept import runs, taboo_frames, with_local
-from .joint_angles import MIRROR, local_matrices, measure, quat_to_rotvec, rotvec_to_quat
+from .intercept import runs, taboo_frames
+from .joint_angles import local_matrices, measure, quat_to_rot, rot_to_quat, with_local
 from .motion import Motion
 from .rotations import axis_angle_to_matrix, matrix_to_quat, quat_to_matrix
 from .rule_pack import RulePack
@@ -58,14 +58,6 @@ def _forward(local: np.ndarray, root: np.ndarray, tpose: np.ndarray, parents: np
     return g, pos
 
 
-def _subtree(j: int) -> set[int]:
-    out = {j}
-    for k, p in enumerate(canonical.PARENTS):
-        if p in out:
-            out.add(k)
-    return out
-
-
 def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...] | list[str],
           pack: RulePack | None = None, delta: float = config.IK_DELTA_M, patience: int = config.IK_STOP_PATIENCE,
           max_iter: int = 200, alpha: float = config.IK_ALPHA) -> IKResult:
@@ -84,7 +76,7 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
     has = np.isfinite(x_d).all(-1)
     x_d = np.where(has[..., None], x_d, 0.0)
     cj = [canonical.INDEX[c] for c in chain]
-    reach = np.array([[e in _subtree(j) for e in eff] for j in cj], dtype=np.float64)  # (C, E)
+    reach = np.array([canonical.subtree_mask([j])[eff] for j in cj], dtype=np.float64)  # (C, E)
     if not reach.any(0).all():
         bad = [canonical.JOINTS[e] for e, r in zip(eff, reach.any(0), strict=True) if not r]
         raise ValueError(f"no chain joint moves {', '.join(bad)}; add its ancestors to the chain")
@@ -118,8 +110,7 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
     # Which group each joint's pose belongs to (-1: moved by no chain joint), to merge accepted steps.
     pose_group = np.full(len(canonical.JOINTS), -1)
     for c, j in enumerate(cj):
-        for k in _subtree(j):
-            pose_group[k] = joint_group[c]
+        pose_group[canonical.subtree_mask([j])] = joint_group[c]
     posed = np.flatnonzero(pose_group >= 0)
     pc, pe = np.nonzero(reach)  # (chain joint, effector) pairs where J is non-zero
     select = (pc[None, :] == np.arange(len(cj))[:, None]).astype(np.float64)  # (C, P)
@@ -154,11 +145,11 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
         trial[:, cj] = np.swapaxes(gp, -1, -2) @ rot @ g[:, cj]
         clipped = np.zeros((len(idx), len(cj), 3), dtype=bool)
         if pack is not None:
-            r = np.degrees(quat_to_rotvec(matrix_to_quat(trial[:, cj]))) * MIRROR[cj]
+            r = quat_to_rot(matrix_to_quat(trial[:, cj]), cj)
             rc = np.clip(r, lo, hi)
             clipped = np.abs(rc - r) > 1e-9
             if clipped.any():
-                trial[:, cj] = quat_to_matrix(rotvec_to_quat(np.radians(rc * MIRROR[cj])))
+                trial[:, cj] = quat_to_matrix(rot_to_quat(rc, cj))
         g_new, pos_new, e_new = evaluate(trial)
         energy_new = (e_new * e_new).sum(-1) @ eff_group.T
         g2 = ((grad * grad / scale[..., None]).sum(-1)[:, :, None] * (joint_group[:, None] == np.arange(len(groups)))).sum(1)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import canonical
-from .joint_angles import MIRROR, global_from_local, local_matrices, measure, quat_to_rotvec, rot_from_globals, rotvec_to_quat
+from .joint_angles import local_matrices, measure, rot_from_globals, rot_to_quat, with_local
 from .motion import Motion
-from .rotations import matrix_to_quat, quat_mul, quat_slerp, quat_to_matrix
+from .rotations import matrix_to_quat, quat_slerp, quat_to_matrix
 from .rule_pack import OFFENDING, RulePack, Taboo, evaluate_condition, offending_region
 
 MAX_PASSES = 8
@@ -116,27 +116,6 @@ def _max_velocity_change(pos: np.ndarray, joints: list[int], fps: float) -> floa
     return float(np.linalg.norm(np.diff(v, axis=0), axis=-1).max())
 
 
-def _descendants_of(joints) -> np.ndarray:
-    """(21,) bool: the given joints and every joint below them."""
-    changed = np.zeros(len(canonical.JOINTS), dtype=bool)
-    changed[list(joints)] = True
-    for j, p in enumerate(canonical.PARENTS):
-        if p >= 0 and changed[p]:
-            changed[j] = True
-    return changed
-
-
-def with_local(motion: Motion, local_new: np.ndarray, joints) -> Motion:
-    """``motion`` with the local rotations of ``joints`` taken from ``local_new`` (T, 21, 3, 3).
-
-    Joints outside ``joints`` and their subtrees keep their stored rotations bit for bit.
-    """
-    changed = _descendants_of(joints)
-    out = motion.rotations.copy()
-    out[:, changed] = matrix_to_quat(global_from_local(local_new)[:, changed])
-    return Motion(out, motion.root, motion.tpose, motion.present, motion.fps)
-
-
 def blend_to_pose(motion: Motion, weight: np.ndarray, safe_rot_deg: np.ndarray) -> Motion:
     """Slerp each joint's local rotation towards ``safe_rot_deg`` (21, 3) by ``weight`` (T, 21).
 
@@ -145,7 +124,7 @@ def blend_to_pose(motion: Motion, weight: np.ndarray, safe_rot_deg: np.ndarray) 
     g = motion.global_matrices()
     local = local_matrices(g)
     q = matrix_to_quat(local)
-    safe = rotvec_to_quat(np.radians(safe_rot_deg * MIRROR))
+    safe = rot_to_quat(safe_rot_deg)
     cols = np.flatnonzero((weight > 0).any(0))
     q_new = q.copy()
     q_new[:, cols] = quat_slerp(q[:, cols], np.broadcast_to(safe[cols], q[:, cols].shape), weight[:, cols])
@@ -205,37 +184,5 @@ def project_limits(motion: Motion, pack: RulePack) -> tuple[Motion, list[dict]]:
         return motion, []
     joints = sorted({canonical.INDEX[r["joint"]] for r in records})
     local = local_matrices(g)
-    local[:, joints] = quat_to_matrix(rotvec_to_quat(np.radians(clipped * MIRROR)))[:, joints]
+    local[:, joints] = quat_to_matrix(rot_to_quat(clipped))[:, joints]
     return with_local(motion, local, joints), records
-
-
-def prior_pull(motion: Motion, pack: RulePack, generator_std_deg: np.ndarray | None = None) -> tuple[Motion, dict]:
-    """The lambda ||theta - theta_ref||^2 term of seed eq. 8 at generation time.
-
-    Per joint and axis, the posterior mean of the generated angle (a Gaussian of std
-    ``generator_std_deg``, the model's own spread) under the pack's prior N(mean, std^2) weighted by
-    lambda: ``r' = r * s^2 / (s^2 + lambda sigma^2)`` with ``r`` the rotation from the prior mean.
-    """
-    pr = pack.prior
-    if pr is None:
-        return motion, {}
-    sigma = np.full((len(canonical.JOINTS), 3), 15.0) if generator_std_deg is None else generator_std_deg
-    g = motion.global_matrices()
-    local = local_matrices(g)
-    q = matrix_to_quat(local)
-    joints = [canonical.INDEX[j] for j in pr["joints"]]
-    mean_q = rotvec_to_quat(np.radians(pr["mean"] * MIRROR))
-    # rotation from the prior mean to the generated local rotation, in the parent frame
-    inv = mean_q * np.array([1, -1, -1, -1])
-    rel = quat_mul(np.broadcast_to(inv, q.shape), q)
-    r = np.degrees(quat_to_rotvec(rel)) * MIRROR
-    s2, g2 = pr["std"][joints] ** 2, sigma[joints] ** 2
-    shrink = s2 / (s2 + pr["weight"] * g2)
-    r_new = r.copy()
-    r_new[:, joints] = r[:, joints] * shrink
-    q_new = quat_mul(np.broadcast_to(mean_q, q.shape), rotvec_to_quat(np.radians(r_new * MIRROR)))
-    local_new = local.copy()
-    local_new[:, joints] = quat_to_matrix(q_new[:, joints])
-    info = {"weight_lambda": pr["weight"], "joints": pr["joints"], "source": pr["source"],
-            "mean_shrink": round(float(shrink.mean()), 3)}
-    return with_local(motion, local_new, joints), info

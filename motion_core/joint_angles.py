@@ -22,7 +22,7 @@ import numpy as np
 
 from . import canonical
 from .motion import Motion
-from .rotations import matrix_to_quat, quat_to_matrix
+from .rotations import matrix_to_quat, quat_mul, quat_to_matrix
 
 AXES = ("x", "y", "z")
 MEASURES = ("rot", "bend")
@@ -84,6 +84,17 @@ def global_from_local(local_mats: np.ndarray) -> np.ndarray:
     return g
 
 
+def with_local(motion: Motion, local_new: np.ndarray, joints) -> Motion:
+    """``motion`` with the local rotations of ``joints`` taken from ``local_new`` (T, 21, 3, 3).
+
+    Joints outside ``joints`` and their subtrees keep their stored rotations bit for bit.
+    """
+    changed = canonical.subtree_mask(joints)
+    out = motion.rotations.copy()
+    out[:, changed] = matrix_to_quat(global_from_local(local_new)[:, changed])
+    return Motion(out, motion.root, motion.tpose, motion.present, motion.fps)
+
+
 def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
     """(..., 4) unit quaternions (w, x, y, z) -> (..., 3) rotation vectors in radians."""
     q = np.asarray(q, dtype=np.float64)
@@ -103,14 +114,32 @@ def rotvec_to_quat(v: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cos(half)[..., None], v * scale[..., None]], axis=-1)
 
 
+def quat_to_rot(q: np.ndarray, joints=slice(None)) -> np.ndarray:
+    """(..., J, 4) local quaternions -> (..., J, 3) the ``rot`` measure (mirrored, degrees).
+    ``joints`` names the J canonical joints (all 21 by default)."""
+    return np.degrees(quat_to_rotvec(q)) * MIRROR[joints]
+
+
+def rot_to_quat(rot_deg: np.ndarray, joints=slice(None)) -> np.ndarray:
+    """Inverse of :func:`quat_to_rot`."""
+    return rotvec_to_quat(np.radians(np.asarray(rot_deg) * MIRROR[joints]))
+
+
+def rot_from_reference(q: np.ndarray, ref_rot_deg: np.ndarray) -> np.ndarray:
+    """(..., 21, 4) local quaternions -> (..., 21, 3) the rotation from the reference pose
+    ``ref_rot_deg`` (21, 3) to each of them, as the ``rot`` measure."""
+    inv = rot_to_quat(ref_rot_deg) * np.array([1, -1, -1, -1])
+    return quat_to_rot(quat_mul(np.broadcast_to(inv, np.shape(q)), q))
+
+
 def rot_from_globals(global_mats: np.ndarray) -> np.ndarray:
     """(..., 21, 3, 3) global deltas -> (..., 21, 3) mirrored local rotation vectors, degrees."""
-    return np.degrees(quat_to_rotvec(matrix_to_quat(local_matrices(global_mats)))) * MIRROR
+    return quat_to_rot(matrix_to_quat(local_matrices(global_mats)))
 
 
 def globals_from_rot(rot_deg: np.ndarray, pelvis: np.ndarray) -> np.ndarray:
     """Inverse of :func:`rot_from_globals`; ``pelvis`` (..., 3, 3) is the global pelvis rotation."""
-    local = quat_to_matrix(rotvec_to_quat(np.radians(np.asarray(rot_deg) * MIRROR)))
+    local = quat_to_matrix(rot_to_quat(rot_deg))
     local[..., 0, :, :] = pelvis
     return global_from_local(local)
 

@@ -220,17 +220,19 @@ def _condition(ctx: _Ctx, c, key: str) -> Condition:
     return Condition(measure, j, axis, op, deg)
 
 
+def _objects(ctx: _Ctx, data: dict, name: str):
+    """(key path, object) for each item of the optional list ``name``; a non-object item is an error."""
+    for i, item in enumerate(ctx.get(data, name, "", list, required=False, default=[])):
+        key = f"{name}[{i}]"
+        if not isinstance(item, dict):
+            raise ctx.fail(key, item, "expected an object")
+        yield key, item
+
+
 def _with_descendants(names: tuple[str, ...]) -> tuple[str, ...]:
     """Close a joint set under descendants, so that replacing it moves nothing outside it."""
-    idx = {canonical.INDEX[n] for n in names}
-    changed = True
-    while changed:
-        changed = False
-        for j, p in enumerate(canonical.PARENTS):
-            if p in idx and j not in idx:
-                idx.add(j)
-                changed = True
-    return tuple(canonical.JOINTS[j] for j in sorted(idx))
+    mask = canonical.subtree_mask([canonical.INDEX[n] for n in names])
+    return tuple(canonical.JOINTS[j] for j in np.flatnonzero(mask))
 
 
 def offending_region(joint: int) -> tuple[str, ...]:
@@ -314,10 +316,7 @@ def parse_pack(data: dict, file: str, base_limits: np.ndarray | None = None, sha
                            f"axis {AXES[a]} lies outside the joint limits {limits[j + 1, a].tolist()}")
 
     taboos: list[Taboo] = []
-    for i, t in enumerate(ctx.get(data, "taboos", "", list, required=False, default=[])):
-        key = f"taboos[{i}]"
-        if not isinstance(t, dict):
-            raise ctx.fail(key, t, "expected an object")
+    for key, t in _objects(ctx, data, "taboos"):
         for k in t:
             if k not in ("id", "description", "source", "when_any", "mask", "preserve", "blend_frames"):
                 raise ctx.fail(f"{key}.{k}", t[k], "allowed keys: id, description, source, when_any, mask, "
@@ -384,10 +383,7 @@ def parse_pack(data: dict, file: str, base_limits: np.ndarray | None = None, sha
                  "observed": pr.get("observed", {}), "frames": pr.get("frames")}
 
     symbols = []
-    for i, s in enumerate(ctx.get(data, "symbols", "", list, required=False, default=[])):
-        key = f"symbols[{i}]"
-        if not isinstance(s, dict):
-            raise ctx.fail(key, s, "expected an object")
+    for key, s in _objects(ctx, data, "symbols"):
         ctx.get(s, "id", key, str)
         ctx.get(s, "description", key, str)
         level = ctx.get(s, "sacredness", key, str)
@@ -396,10 +392,7 @@ def parse_pack(data: dict, file: str, base_limits: np.ndarray | None = None, sha
         ctx.source(s.get("source"), f"{key}.source", sources)
         symbols.append({**s, "margin": SACREDNESS_MARGIN[level]})
     colour_rules = []
-    for i, c in enumerate(ctx.get(data, "colour_rules", "", list, required=False, default=[])):
-        key = f"colour_rules[{i}]"
-        if not isinstance(c, dict):
-            raise ctx.fail(key, c, "expected an object")
+    for key, c in _objects(ctx, data, "colour_rules"):
         ctx.get(c, "id", key, str)
         kind = ctx.get(c, "kind", key, str)
         if kind not in COLOUR_KINDS:
@@ -435,6 +428,13 @@ def builtin_packs() -> dict[str, str]:
     """{name: file name} of the packs shipped in motion_core/packs."""
     root = resources.files(__package__).joinpath("packs")
     return {p.name[:-5]: p.name for p in root.iterdir() if p.name.endswith(".json")}
+
+
+def builtin_titles() -> dict[str, str]:
+    """{name: title} of the built-in packs, read without validating them (cheap, for menus)."""
+    root = resources.files(__package__).joinpath("packs")
+    return {name: json.loads(root.joinpath(file).read_text(encoding="utf-8")).get("title", name)
+            for name, file in sorted(builtin_packs().items())}
 
 
 def _read(path_or_name: str | Path) -> tuple[str, bytes]:

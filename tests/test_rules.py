@@ -17,8 +17,8 @@ import pytest
 from motion_core import canonical
 from motion_core.bvh import read_bvh
 from motion_core.ik import contact_slide_m, contacts, lock_feet, solve
-from motion_core.intercept import blend_to_pose, intercept, project_limits, with_local
-from motion_core.joint_angles import local_matrices, measure
+from motion_core.intercept import blend_to_pose, intercept, project_limits
+from motion_core.joint_angles import local_matrices, measure, with_local
 from motion_core.kinematics import forward_kinematics
 from motion_core.mdn import SHIPPED
 from motion_core.retarget import load_rig, motion_from_clip
