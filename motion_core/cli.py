@@ -151,9 +151,37 @@ def cmd_rules(args) -> int:
             print(f"{name:40s} {p.version:8s} {p.status:16s} {p.title}")
         return 0
     p = load_pack(args.pack)
+    if args.action == "check":
+        return _check_clips(p, args.clips)
     print(f"{p.file}: valid; {p.name} {p.version} ({p.status}), {len(p.taboos)} taboo(s), "
           f"{len(p.symbols)} symbol(s), {len(p.colour_rules)} colour rule(s), prior: {'yes' if p.prior else 'no'}, "
           f"sha256 {p.sha256[:16]}")
+    return 0
+
+
+def _check_clips(pack, inputs: list[str]) -> int:
+    """How reference clips sit against a pack: frames outside the joint limits, frames in each taboo."""
+    from .constrain import compliance
+    from .prior import clip_files
+    from .retarget import load_rig
+
+    if not inputs:
+        raise UserError("rules check: give BVH files or folders after the pack")
+    total = outside = compliant = 0
+    taboo: dict[str, int] = {t.id: 0 for t in pack.taboos}
+    for f in clip_files(inputs):
+        rig, clip = load_rig(f)
+        c = compliance(motion_from_clip(clip, rig).resample(FPS), pack)
+        total += c["frames"]
+        outside += c["frames_outside_limits"]
+        compliant += round(c["compliant_share"] * c["frames"])
+        for k, v in c["taboo_frames"].items():
+            taboo[k] += v
+        print(f"{f.name}: {c['frames']} frames, {c['frames_outside_limits']} outside the limits"
+              + "".join(f", {v} in taboo {k}" for k, v in c["taboo_frames"].items()))
+    print(f"total: {total} frames at {FPS:g} fps; inside every joint limit {1 - outside / total:.1%}"
+          + "".join(f"; in taboo {k} {v / total:.1%}" for k, v in taboo.items())
+          + f"; compliant {compliant / total:.1%} ({pack.name} {pack.version})")
     return 0
 
 
@@ -219,9 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="replace an existing --out file")
     sp.set_defaults(func=cmd_generate)
 
-    sp = sub.add_parser("rules", help="list the built-in rule packs, or validate one")
-    sp.add_argument("action", choices=["list", "validate"])
+    sp = sub.add_parser("rules", help="list the built-in rule packs, validate one, or check clips against one")
+    sp.add_argument("action", choices=["list", "validate", "check"])
     sp.add_argument("pack", nargs="?", default="default-humanoid", help="pack file or built-in name")
+    sp.add_argument("clips", nargs="*", help="for check: BVH files or folders of them")
     sp.set_defaults(func=cmd_rules)
 
     sp = sub.add_parser("prior", help="build a rule pack's prior from your reference BVH clips")

@@ -29,7 +29,8 @@ from .rule_pack import DEFAULT_PACK, FORMAT, FORMAT_VERSION, RulePack, load_pack
 STD_FLOOR_DEG = 2.0
 
 
-def _clip_files(inputs: list[str | Path]) -> list[Path]:
+def clip_files(inputs: list[str | Path]) -> list[Path]:
+    """The .bvh files named by ``inputs`` (files, or folders of them), sorted; an error if none."""
     files: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -58,7 +59,7 @@ def local_quaternions(files: list[Path]) -> tuple[np.ndarray, list[dict]]:
 
 def build_prior_pack(inputs: list[str | Path], name: str, terms: str = "") -> dict:
     """A ``user-reference`` rule pack (as a dict, ready for JSON) from reference clips."""
-    files = _clip_files(inputs)
+    files = clip_files(inputs)
     q, records = local_quaternions(files)
     q = np.where((q * q[:1]).sum(-1, keepdims=True) < 0, -q, q)  # one hemisphere per joint
     mean_q = q.mean(0)

@@ -342,3 +342,13 @@ def test_rules_cli_lists_and_validates(tmp_path):
     bad.write_text(json.dumps(data))
     r = cli("rules", "validate", bad)
     assert r.returncode == 1 and "sources" in r.stderr
+
+
+def test_rules_check_reports_real_clips_against_a_pack():
+    clip = need(BANDAI / "dataset-1" / "data" / "dataset-1_dance-short_normal_001.bvh")
+    r = cli("rules", "check", "dai-peacock-illustrative", clip)
+    assert r.returncode == 0, r.stderr
+    assert "dataset-1_dance-short_normal_001.bvh: 1584 frames" in r.stdout and "in taboo peacock-male-gesture" in r.stdout
+    assert r.stdout.strip().splitlines()[-1].startswith("total: 1584 frames at 25 fps; inside every joint limit")
+    r = cli("rules", "check", "dai-peacock-illustrative")
+    assert r.returncode == 1 and "give BVH files" in r.stderr
