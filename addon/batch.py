@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,11 +33,25 @@ if __package__ in (None, ""):  # run as a script by blender -P: make the repo im
 
 import bpy  # noqa: E402
 
-from . import dance  # noqa: E402
-from .animate import apply_motion  # noqa: E402
-from .core import audit, builtin_rigs, bvh, config, retarget, rule_pack  # noqa: E402
+from . import stages  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
-from .render import render_shot, render_still  # noqa: E402
+from .motion_core import config  # noqa: E402
+from .motion_core.models.generate import ModelError  # noqa: E402
+from .motion_core.pipeline import (  # noqa: E402
+    ApplyRules,
+    GenerateMotion,
+    Job,
+    OutputSet,
+    Request,
+    WriteAudit,
+    WriteBVH,
+    make_job,
+)
+from .motion_core.pipeline import run as run_stages  # noqa: E402
+from .motion_core.rigs import builtin as builtin_rigs  # noqa: E402
+from .motion_core.rigs import bvh, retarget  # noqa: E402
+from .motion_core.rules import pack as rule_pack  # noqa: E402
+from .motion_core.text.encoder import TextEncoderError  # noqa: E402
 from .rig_io import add_body_mesh, armature_from_rig, rig_from_armature  # noqa: E402
 
 DEFAULT_PROMPT = "a feminine dance, slow and graceful"
@@ -117,16 +128,15 @@ def read_prompts(path: Path) -> list[tuple[int, dict | ItemError]]:
 
 def _item_name(item: dict, default_rig: str | None) -> str:
     if item.get("name"):
-        return dance.slug(str(item["name"]))
+        return stages.slug(str(item["name"]))
     rig = Path(str(item.get("rig") or default_rig or DANCER)).stem
-    return f"{dance.slug(item['prompt'])}-s{int(item.get('seed', 0))}_{rig}"
+    return f"{stages.slug(item['prompt'])}-s{int(item.get('seed', 0))}_{rig}"
 
 
-def _outputs(folder: Path, name: str, bvh_mode: bool) -> dict[str, Path]:
+def _outputs(folder: Path, name: str, bvh_mode: bool) -> OutputSet:
     """The files one prompt makes; a --bvh clip has no audit, only a record of what was done."""
-    record = "json" if bvh_mode else "audit.json"
-    return {"mp4": folder / f"{name}.mp4", "bvh": folder / f"{name}.bvh", "audit": folder / f"{name}.{record}",
-            "png": folder / f"{name}.png"}
+    return OutputSet(folder, name, {"mp4": ".mp4", "bvh": ".bvh", "audit": ".json" if bvh_mode else ".audit.json",
+                                    "png": ".png"})
 
 
 def _scene_armature(name: str | None):
@@ -155,7 +165,7 @@ def _prepare_scene(args, rig_choice: str | None, blend: str):
         obj = _scene_armature(args.armature)
         if obj is None:
             raise ItemError(f"{blend} has no single armature; pass --armature NAME or give a 'rig'")
-        return obj, dance.check_armature(obj)
+        return obj, stages.check_armature(obj)
     rig_choice = rig_choice or DANCER
     if rig_choice == DANCER:
         obj, _body = add_dancer(coll)
@@ -175,7 +185,7 @@ def _prepare_scene(args, rig_choice: str | None, blend: str):
     return obj, arm_rig
 
 
-def run_item(item: dict, args, models: dance.Models, blend: str = "") -> dict:
+def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
     """Do one prompt (or the --bvh clip); returns the summary. Raises ItemError or another ValueError."""
     w, h = _resolution(args.resolution)
     seconds = float(item.get("seconds", args.seconds))
@@ -183,56 +193,51 @@ def run_item(item: dict, args, models: dance.Models, blend: str = "") -> dict:
         raise ItemError(f"seconds {seconds:g}: expected 0.2 to {config.MAX_SECONDS:g}")
     bvh_mode = item.get("bvh") is not None
     name = item.get("_name") or _item_name(item, args.rig)
-    out = _outputs(args.out, name, bvh_mode)
-    if not args.force and all(p.exists() for p in out.values()):
-        return {"skipped": True, "outputs": {k: str(v) for k, v in out.items()}, "name": name}
-    if not args.force and any(p.exists() for p in out.values()):
-        partial = sorted(p.name for p in out.values() if p.exists())
+    outputs = _outputs(args.out, name, bvh_mode)
+    out = {k: str(v) for k, v in outputs.paths.items()}
+    existing = outputs.existing()
+    if not args.force and len(existing) == len(outputs.paths):
+        return {"skipped": True, "outputs": out, "name": name}
+    if not args.force and existing:
+        partial = sorted(p.name for p in existing)
         raise ItemError(f"{args.out}: {', '.join(partial)} exist but not the full set; pass --force to redo {name}")
-    pack = None
-    if not bvh_mode:  # validate the pack before touching the scene
-        pack = rule_pack.load_pack(item.get("rules") or args.rules)
+    seed = int(item.get("seed", args.seed))
+    # The pack is validated before the scene is touched.
+    job = make_job(Request(item["prompt"], max(seconds, config.MIN_SECONDS), seed, item.get("mode", args.mode)),
+                   None if bvh_mode else (item.get("rules") or args.rules))
     t0 = time.perf_counter()
     obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend)
     scene = bpy.context.scene
+    frames = int(round(seconds * config.FPS))
     if bvh_mode:
         src_rig, src_clip = retarget.load_rig(item["bvh"])
         mot = retarget.motion_from_clip(src_clip, src_rig).resample(config.FPS)
         first = int(round(args.start * config.FPS))
         if first >= mot.num_frames:
             raise ItemError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
-        mot = mot.slice(first, first + int(round(seconds * config.FPS)))
-        scene.render.fps, scene.render.fps_base = int(config.FPS), 1.0
-        action = apply_motion(obj, mot, f"HM {name}", rig, scene.frame_start)
-        record = {"source": str(item["bvh"]), "frames": mot.num_frames}
-        motion = mot
+        job.motion = mot.slice(first, first + frames)
+        job.extra["record"] = {"source": str(item["bvh"]), "frames": job.motion.num_frames}
+        make_motion: list = []
     else:
-        gen_seconds = max(seconds, config.MIN_SECONDS)
-        result = dance.generate_onto(obj, item["prompt"], gen_seconds, int(item.get("seed", args.seed)), models,
-                                     item.get("mode", args.mode), pack, frame_start=scene.frame_start, rig=rig)
-        action, record, motion = result.action, result.audit, result.motion
-    frames = int(round(seconds * config.FPS))
-    scene.frame_end = scene.frame_start + frames - 1
+        job.tpose = rig.canonical_tpose()
+        make_motion = [GenerateMotion(models.model(), models.encoder()), ApplyRules()]
+    action_name = f"HM {name}" if bvh_mode else stages.action_name(item["prompt"])
+    run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start)])
     t1 = time.perf_counter()
+
+    def record(job: Job) -> dict:
+        return {"files": out, "render": {**job.extra["render"], "output": out["mp4"]}, "blender": bpy.app.version_string,
+                "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)}}
+
     # All or nothing: made in a staging folder, moved into place only when all exist.
-    args.out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".hm-stage-", dir=args.out))
-    try:
+    with outputs.staging() as staged:
         pelvis = rig.bone_map.mapping["pelvis"]
-        shot = render_shot(scene, obj, pelvis, stage / "out.mp4", args.engine, (w, h))
-        render_still(scene, scene.frame_start + frames // 2, stage / "out.png")
-        bvh.write_bvh(stage / "out.bvh", retarget.clip_from_motion(motion.slice(0, frames), rig))
-        summary = {**record, "output": {**record.get("output", {}), "files": {k: str(v) for k, v in out.items()},
-                                        "render": shot, "blender": bpy.app.version_string,
-                                        "timing_s": {"dance": round(t1 - t0, 3),
-                                                     "render": round(time.perf_counter() - t1, 3)}}}
-        audit.write_json_atomic(stage / "out.json", summary)
-        for key, ext in (("png", "png"), ("bvh", "bvh"), ("mp4", "mp4"), ("audit", "json")):
-            os.replace(stage / f"out.{ext}", out[key])
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return {"skipped": False, "name": name, "action": action.name, "armature": obj.name, "frames": frames,
-            "outputs": {k: str(v) for k, v in out.items()}, "record": summary}
+        run_stages(job, [stages.RenderVideo(obj, pelvis, staged["mp4"], args.engine, (w, h), frames),
+                         stages.RenderPoster(staged["png"]), WriteBVH(rig, staged["bvh"], frames),
+                         WriteAudit(staged["audit"], record)])
+    summary = job.audit.to_json() if job.audit is not None else {**job.extra["record"], "output": record(job)}
+    return {"skipped": False, "name": name, "action": job.extra["action"].name, "armature": obj.name, "frames": frames,
+            "outputs": out, "record": summary}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -247,14 +252,14 @@ def run(args: argparse.Namespace) -> dict:
     else:
         item = {"prompt": args.prompt or DEFAULT_PROMPT, "seed": args.seed}
         if args.name:
-            item["_name"] = dance.slug(args.name)
-    return run_item(item, args, dance.Models(), bpy.data.filepath)
+            item["_name"] = stages.slug(args.name)
+    return run_item(item, args, stages.Models(), bpy.data.filepath)
 
 
 def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
     """Every prompt of --prompts; returns (summaries, error lines). One failure does not stop the rest."""
     blend = bpy.data.filepath
-    models = dance.Models()
+    models = stages.Models()
     done, errors = [], []
     for n, item in read_prompts(args.prompts):
         if isinstance(item, ItemError):
@@ -266,7 +271,7 @@ def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
             done.append(summary)
             state = "skipped (outputs exist)" if summary["skipped"] else f"{summary['frames']} frames"
             print(f"line {n}: {summary['name']}: {state}", flush=True)
-        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError) as e:
+        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError, ModelError, TextEncoderError) as e:
             errors.append(f"error: line {n}: {e}")
             print(errors[-1], file=sys.stderr, flush=True)
     return done, errors

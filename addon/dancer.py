@@ -15,7 +15,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from .core import builtin_rigs, retarget
+from .motion_core.rigs import builtin as builtin_rigs
+from .motion_core.rigs import retarget
 from .rig_io import armature_from_rig, rig_from_armature
 
 PARTS = ("HM Skin", "HM Bodice", "HM Skirt", "HM Sleeves", "HM Headdress")

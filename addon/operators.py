@@ -7,18 +7,22 @@ Generate or Add Dancer is one undo step.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import bpy
 
-from . import dance, preferences
-from .core import bvh, config, rule_pack
+from . import preferences, stages
 from .dancer import add_dancer
+from .motion_core import config
+from .motion_core.models.generate import ModelError
+from .motion_core.pipeline import ApplyRules, GenerateMotion, Request, make_job, run
+from .motion_core.rigs import bvh
+from .motion_core.rules import pack as rule_pack
+from .motion_core.text.encoder import TextEncoderError
 from .render import render_shot
 
-MODELS = dance.Models()  # dropped on unregister (see __init__.py)
+MODELS = stages.Models()  # dropped on unregister (see __init__.py)
 
 
 def _settings(context):
@@ -26,7 +30,7 @@ def _settings(context):
 
 
 def _slug(text: str) -> str:
-    return dance.slug(text, limit=40, empty="dance")
+    return stages.slug(text, limit=40, empty="dance")
 
 
 def _free_path(folder: Path, stem: str, suffix: str) -> Path:
@@ -86,7 +90,7 @@ class HM_OT_generate(bpy.types.Operator):
 
     def draw(self, context):
         r = context.scene.render
-        self.layout.label(text=f"The scene runs at {r.fps / r.fps_base:g} fps; the dance is made at 25 fps.")
+        self.layout.label(text=f"The scene runs at {r.fps / r.fps_base:g} fps; the dance is made at {config.FPS:g} fps.")
         self.layout.prop(self, "scene_fps", expand=True)
 
     def execute(self, context):
@@ -99,30 +103,32 @@ class HM_OT_generate(bpy.types.Operator):
         wm.progress_begin(0, 100)
         t0 = time.perf_counter()
         try:
-            rig = dance.check_armature(obj)
-            pack = dance.resolve_pack(choice, self.rules_file)
-            seconds = self.seconds
-            result = dance.generate_onto(
-                obj, self.prompt, seconds, self.seed, MODELS, self.mode, pack, frame_start=context.scene.frame_start,
-                use_nla=self.use_nla, set_scene_fps=self.scene_fps == "SET", model_path=preferences.model_path(context),
-                progress=lambda f: wm.progress_update(int(100 * f)), rig=rig)
-        except (ValueError, rule_pack.RulePackError, OSError, bvh.BVHError) as e:
+            rig = stages.check_armature(obj)
+            pack = stages.resolve_pack(choice, self.rules_file)
+            job = make_job(Request(self.prompt, self.seconds, self.seed, self.mode), pack, rig.canonical_tpose())
+            model = MODELS.model(preferences.model_path(context))
+            run(job, [GenerateMotion(model, MODELS.encoder()), ApplyRules(),
+                      stages.KeyAction(obj, rig, stages.action_name(self.prompt), context.scene.frame_start,
+                                       self.use_nla, self.scene_fps == "SET")],
+                progress=lambda f, _name: wm.progress_update(int(100 * f)))
+        except (ValueError, rule_pack.RulePackError, OSError, bvh.BVHError, ModelError, TextEncoderError) as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
         finally:
             wm.progress_end()
-        a = result.audit
-        fired = sum(len(r["runs"]) for r in a["during"]["interceptions"])
-        msg = (f"'{result.action.name}' on {obj.name}: {a['request']['frames']} frames at 25 fps in "
-               f"{time.perf_counter() - t0:.2f} s; rules {a['pre']['rule_pack']['name']}: {fired} taboo interval(s) "
-               f"replaced, compliant {a['after']['after']['compliant_share']:.0%}")
-        if result.previous_action:
-            msg += f"; previous action '{result.previous_action}' kept"
+        a, action = job.audit, job.extra["action"]
+        assert a is not None
+        msg = (f"'{action.name}' on {obj.name}: {a.request['frames']} frames at {config.FPS:g} fps in "
+               f"{time.perf_counter() - t0:.2f} s; rules {a.pack['name']}: {a.during.taboo_intervals} taboo interval(s) "
+               f"replaced, compliant {a.after.compliant_share:.0%}")
+        if job.extra["previous_action"]:
+            msg += f"; previous action '{job.extra['previous_action']}' kept"
         self.report({"INFO"}, msg)
-        if result.unmapped:
+        if rig.bone_map.unmapped:
+            unmapped = rig.bone_map.unmapped
             self.report({"WARNING"}, "Bones left in rest pose (not mapped to the humanoid skeleton): "
-                        + ", ".join(result.unmapped[:12]) + (" ..." if len(result.unmapped) > 12 else ""))
-        if a["pre"]["rule_pack"]["status"] == "illustrative":
+                        + ", ".join(unmapped[:12]) + (" ..." if len(unmapped) > 12 else ""))
+        if a.illustrative:
             self.report({"WARNING"}, "Rule pack is illustrative, awaiting expert review: not ethnographic fact")
         return {"FINISHED"}
 
@@ -176,7 +182,7 @@ class HM_OT_render(bpy.types.Operator):
         s = _settings(context)
         obj = context.active_object
         try:
-            rig = dance.check_armature(obj)
+            rig = stages.check_armature(obj)
             folder = preferences.output_dir(context)
             folder.mkdir(parents=True, exist_ok=True)
             action = obj.animation_data.action
@@ -189,8 +195,8 @@ class HM_OT_render(bpy.types.Operator):
         except (ValueError, OSError, RuntimeError) as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
-        if action is not None and dance.AUDIT_KEY in action:
-            dance.write_audit(action, out.with_name(out.stem + ".audit.json"))
+        if action is not None and stages.AUDIT_KEY in action:
+            stages.write_audit(action, out.with_name(out.stem + ".audit.json"))
         self.report({"INFO"}, f"Rendered {info['frames']} frames to {out} ({', '.join(info['look'])})")
         return {"FINISHED"}
 
@@ -205,7 +211,7 @@ class HM_OT_save_audit(bpy.types.Operator):
     def poll(cls, context):
         obj = context.active_object
         ad = obj.animation_data if obj is not None else None
-        if ad is None or ad.action is None or dance.AUDIT_KEY not in ad.action:
+        if ad is None or ad.action is None or stages.AUDIT_KEY not in ad.action:
             cls.poll_message_set("The active object's action was not generated by Heritage Motion")
             return False
         return True
@@ -214,19 +220,9 @@ class HM_OT_save_audit(bpy.types.Operator):
         action = context.active_object.animation_data.action
         folder = preferences.output_dir(context)
         folder.mkdir(parents=True, exist_ok=True)
-        path = dance.write_audit(action, _free_path(folder, _slug(action.name.removeprefix("HM ")), ".audit.json"))
+        path = stages.write_audit(action, _free_path(folder, _slug(action.name.removeprefix("HM ")), ".audit.json"))
         self.report({"INFO"}, f"Audit written to {path}")
         return {"FINISHED"}
-
-
-def audit_of(obj) -> dict | None:
-    ad = obj.animation_data if obj is not None else None
-    if ad is None or ad.action is None or dance.AUDIT_KEY not in ad.action:
-        return None
-    try:
-        return json.loads(ad.action[dance.AUDIT_KEY])
-    except (TypeError, ValueError):
-        return None
 
 
 CLASSES = (HM_OT_generate, HM_OT_add_dancer, HM_OT_render, HM_OT_save_audit)

@@ -4,8 +4,32 @@ from __future__ import annotations
 
 import bpy
 
-from . import dance
-from .operators import audit_of
+from .motion_core import config
+from .motion_core.rules.audit import AuditRecord
+from .stages import audit_of
+
+
+def audit_summary(audit: AuditRecord) -> list[tuple[str, str]]:
+    """(icon, short line) pairs for the panel (the sidebar is about 28 characters wide)."""
+    pack = audit.pack
+    lines = [("FILE", f"{pack['name']} {pack['version']}")]
+    if pack["status"] == "illustrative":
+        lines.append(("ERROR", "Illustrative: not reviewed"))
+    elif pack["status"] == "user-reference":
+        lines.append(("INFO", "Prior from your own clips"))
+    for rec in audit.during.interceptions:
+        lines.append(("CANCEL", f"Fired: {rec['rule']}"))
+        lines.append(("BLANK1", f"{rec['frames']} frames, {len(rec['runs'])} run(s)"))
+        lines.append(("BLANK1", f"Source: {rec['source']}"))
+    if not audit.during.interceptions:
+        lines.append(("CHECKMARK", "No taboo fired"))
+    if audit.during.limit_projections:
+        lines.append(("CON_ROTLIMIT", f"{len(audit.during.limit_projections)} joint axes clipped"))
+    lines.append(("CHECKMARK", f"Compliant: {audit.before.compliant_share:.0%} -> {audit.after.compliant_share:.0%}"))
+    if audit.before.prior is not None and audit.after.prior is not None:
+        lines.append(("BLANK1", f"To prior: {audit.before.prior['mean_angle_to_prior_deg']:.0f} -> "
+                                f"{audit.after.prior['mean_angle_to_prior_deg']:.0f} deg"))
+    return lines
 
 
 class _Base:
@@ -37,7 +61,7 @@ class HM_PT_main(_Base, bpy.types.Panel):
             layout.prop(s, "rules_file", text="")
         layout.prop(s, "use_nla")
         r = context.scene.render
-        if abs(r.fps / r.fps_base - 25) > 1e-6:
+        if abs(r.fps / r.fps_base - config.FPS) > 1e-6:
             layout.label(text=f"Scene is {r.fps / r.fps_base:g} fps; Generate will ask", icon="TIME")
         layout.operator("heritage_motion.generate", icon="PLAY")
 
@@ -52,7 +76,7 @@ class HM_PT_audit(_Base, bpy.types.Panel):
             self.layout.label(text="No generated action on the active object")
             return
         col = self.layout.column(align=True)
-        for icon, line in dance.audit_summary(audit):
+        for icon, line in audit_summary(audit):
             col.label(text=line, icon=icon)
         self.layout.operator("heritage_motion.save_audit", icon="TEXT")
 

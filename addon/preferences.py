@@ -6,7 +6,7 @@ from pathlib import Path
 
 import bpy
 
-from .core import rule_pack
+from .motion_core.rules import pack as rule_pack
 
 # Titles only: validating every pack here would add start-up time; a pack is validated when used.
 PACK_ITEMS = [(name, name, title) for name, title in rule_pack.builtin_titles().items()]

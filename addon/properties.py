@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from .core import config
+from .motion_core import config
 from .preferences import PACK_ITEMS
 
 RULE_ITEMS = [("PREFERENCE", "Add-on default", "The default rule pack set in the add-on's preferences")] + PACK_ITEMS + [

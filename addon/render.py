@@ -10,6 +10,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .motion_core import config
+from .motion_core.files import atomic_path
+
 ENGINES = {"WORKBENCH": "BLENDER_WORKBENCH", "EEVEE": "BLENDER_EEVEE", "CYCLES": "CYCLES"}
 
 
@@ -101,7 +104,8 @@ def render_mp4(scene: bpy.types.Scene, out_path: Path) -> Path:
         produced = sorted(tmp_dir.glob("*.mp4"))
         if len(produced) != 1:
             raise RuntimeError(f"Blender wrote {len(produced)} MP4 files to {tmp_dir}; expected one")
-        os.replace(produced[0], out_path)
+        with atomic_path(out_path) as tmp:
+            os.replace(produced[0], tmp)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return out_path
@@ -113,22 +117,15 @@ def render_still(scene: bpy.types.Scene, frame: int, out_path: Path) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     img = scene.render.image_settings
     saved = (img.media_type if hasattr(img, "media_type") else None, img.file_format, scene.render.filepath)
-    fd, tmp = tempfile.mkstemp(prefix=".still-", suffix=".png", dir=out_path.parent)
-    os.close(fd)
     try:
-        if hasattr(img, "media_type"):
-            img.media_type = "IMAGE"
-        img.file_format = "PNG"
-        scene.frame_set(frame)
-        scene.render.filepath = tmp
-        bpy.ops.render.render(write_still=True, scene=scene.name)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get normal permissions
-        os.replace(tmp, out_path)
+        with atomic_path(out_path) as tmp:
+            if hasattr(img, "media_type"):
+                img.media_type = "IMAGE"
+            img.file_format = "PNG"
+            scene.frame_set(frame)
+            scene.render.filepath = str(tmp)
+            bpy.ops.render.render(write_still=True, scene=scene.name)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         if saved[0] is not None:
             img.media_type = saved[0]
         img.file_format = saved[1]
@@ -222,7 +219,7 @@ def render_shot(scene: bpy.types.Scene, arm: bpy.types.Object, pelvis_bone: str,
     camera that follows the dancer (added when the scene has none), lights, the look, H.264 MP4."""
     frames = scene.frame_end - scene.frame_start + 1
     start = scene.frame_start
-    setup_scene(scene, frames, 25, resolution, engine)
+    setup_scene(scene, frames, int(config.FPS), resolution, engine)
     scene.frame_start, scene.frame_end = start, start + frames - 1
     added_stage = False
     if scene.camera is None:

@@ -6,7 +6,8 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from .core import armature_pose, axes, bonemap, retarget, skeleton
+from .motion_core.rigs import armature_pose, axes, bonemap, retarget
+from .motion_core.rigs import hierarchy as skeleton
 
 
 def rig_from_armature(obj: bpy.types.Object, override: dict | None = None) -> retarget.Rig:

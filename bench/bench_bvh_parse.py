@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from motion_core.bvh import BvhClip, format_bvh, read_bvh  # noqa: E402
+from motion_core.rigs.bvh import BvhClip, format_bvh, read_bvh  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[2] / "shared/data/bandai-namco/dataset-1/data/dataset-1_dance-short_normal_001.bvh"
 TARGET_S = 0.5
@@ -27,7 +27,7 @@ def make_clip(mb: float) -> tuple[BvhClip, str]:
     if SRC.exists():
         base, what = read_bvh(SRC), f"real clip {SRC.name}, tiled"
     else:
-        from motion_core.builtin_rigs import builtin_rig
+        from motion_core.rigs.builtin import builtin_rig
         _, base = builtin_rig("canonical")
         base = BvhClip(base.skeleton, 1 / 30, np.random.default_rng(0).uniform(-180, 180, (1000, base.skeleton.num_channels)))
         what = "synthetic clip"

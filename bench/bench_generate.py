@@ -19,11 +19,11 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from motion_core.builtin_rigs import builtin_rig  # noqa: E402
-from motion_core.generate import generate  # noqa: E402
-from motion_core.mdn import SHIPPED, load_model  # noqa: E402
-from motion_core.retarget import clip_from_motion  # noqa: E402
-from motion_core.text_encoder import load_text_encoder  # noqa: E402
+from motion_core.models.generate import generate  # noqa: E402
+from motion_core.models.registry import SHIPPED, load_model  # noqa: E402
+from motion_core.rigs.builtin import builtin_rig  # noqa: E402
+from motion_core.rigs.retarget import clip_from_motion  # noqa: E402
+from motion_core.text.encoder import load_text_encoder  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_and_median  # noqa: E402

@@ -20,12 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core import canonical, config  # noqa: E402
-from motion_core.ik import lock_feet, solve  # noqa: E402
-from motion_core.joint_angles import local_matrices, segment_directions, with_local  # noqa: E402
-from motion_core.retarget import load_rig, motion_from_clip  # noqa: E402
-from motion_core.rotations import axis_angle_to_matrix  # noqa: E402
-from motion_core.rule_pack import load_pack  # noqa: E402
+from motion_core import config
+from motion_core.rigs.retarget import load_rig, motion_from_clip  # noqa: E402
+from motion_core.rules.angles import local_matrices, segment_directions, with_local  # noqa: E402
+from motion_core.rules.ik import lock_feet, solve  # noqa: E402
+from motion_core.rules.pack import load_pack  # noqa: E402
+from motion_core.skeleton import canonical  # noqa: E402
+from motion_core.skeleton.rotations import axis_angle_to_matrix  # noqa: E402
 
 CLIP = Path(__file__).resolve().parents[2] / "shared/data/bandai-namco/dataset-1/data/dataset-1_dance-short_normal_001.bvh"
 CHAIN = ["l_upper_arm", "l_forearm", "r_upper_arm", "r_forearm", "l_thigh", "l_shin", "r_thigh", "r_shin", "neck"]

@@ -20,12 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core import canonical  # noqa: E402
-from motion_core.intercept import intercept, taboo_frames  # noqa: E402
-from motion_core.joint_angles import local_matrices, measure, with_local  # noqa: E402
-from motion_core.retarget import load_rig, motion_from_clip  # noqa: E402
-from motion_core.rotations import axis_angle_to_matrix  # noqa: E402
-from motion_core.rule_pack import load_pack  # noqa: E402
+from motion_core.rigs.retarget import load_rig, motion_from_clip  # noqa: E402
+from motion_core.rules.angles import local_matrices, measure, with_local  # noqa: E402
+from motion_core.rules.intercept import intercept, taboo_frames  # noqa: E402
+from motion_core.rules.pack import load_pack  # noqa: E402
+from motion_core.skeleton import canonical  # noqa: E402
+from motion_core.skeleton.rotations import axis_angle_to_matrix  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/bandai-namco/dataset-1/data"
 PROMPTS = ["a feminine dance, slow and graceful", "a proud bow", "a happy wave", "an elderly person walks",
@@ -76,9 +76,9 @@ def main() -> int:
         if m.num_frames >= 100:
             clips.append(("real " + f.stem, m.slice(0, min(250, m.num_frames))))
     try:
-        from motion_core.generate import generate
-        from motion_core.mdn import load_model
-        from motion_core.text_encoder import load_text_encoder
+        from motion_core.models.generate import generate
+        from motion_core.models.registry import load_model
+        from motion_core.text.encoder import load_text_encoder
         model, enc = load_model(), load_text_encoder()
         for i, p in enumerate(PROMPTS):
             clips.append(("generated " + p, generate(p, 10, i, model, enc).motion))

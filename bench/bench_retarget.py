@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from motion_core.builtin_rigs import NAMES, builtin_rig  # noqa: E402
-from motion_core.retarget import clip_from_motion, load_rig, motion_from_clip  # noqa: E402
+from motion_core.rigs.builtin import NAMES, builtin_rig  # noqa: E402
+from motion_core.rigs.retarget import clip_from_motion, load_rig, motion_from_clip  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_and_median  # noqa: E402

@@ -110,9 +110,9 @@ def _check_pose_follows_motion(obj, mot, action_name: str, frames=(1, 7, 15)) ->
     with the motion: every limb segment points the same way, the pelvis sits where expected."""
     import numpy as np
 
-    from addon.animate import apply_motion
     from addon.rig_io import rig_from_armature
-    from motion_core import canonical
+    from addon.stages import apply_motion
+    from motion_core.skeleton import canonical
     rig = rig_from_armature(obj)
     action = apply_motion(obj, mot, action_name, rig)
     assert action.name.startswith(action_name)
@@ -148,7 +148,7 @@ def import_bvh(bvh: Path) -> None:
 
 def retarget_onto_blender_bvh_import(bvh: Path) -> None:
     """The armature Blender's own BVH importer builds (bone rolls, centimetres) is driven correctly."""
-    from motion_core.retarget import load_rig, motion_from_clip
+    from motion_core.rigs.retarget import load_rig, motion_from_clip
     bpy.ops.wm.read_factory_settings(use_empty=True)
     import_bvh(bvh)
     obj = bpy.context.view_layer.objects.active
@@ -162,7 +162,7 @@ def retarget_onto_blender_bvh_import(bvh: Path) -> None:
 
 def retarget_onto_rigify_metarig(bvh: Path) -> None:
     """A real Rigify human metarig, added by Rigify's own operator."""
-    from motion_core.retarget import load_rig, motion_from_clip
+    from motion_core.rigs.retarget import load_rig, motion_from_clip
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.preferences.addon_enable(module="rigify")
     bpy.ops.object.armature_human_metarig_add()
@@ -173,7 +173,7 @@ def retarget_onto_rigify_metarig(bvh: Path) -> None:
     _check_pose_follows_motion(obj, mot, "HM metarig")
     # the existing action is kept; a second generate makes a new one
     before = set(bpy.data.actions.keys())
-    from addon.animate import apply_motion
+    from addon.stages import apply_motion
     second = apply_motion(obj, mot, "HM metarig")
     assert second.name not in before and before <= set(bpy.data.actions.keys())
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import canonical
-from .axes import AxisConvention, parse_unit
-from .bonemap import NotHumanoidError, build_bone_map, guess_family, load_override
-from .builtin_rigs import NAMES as BUILTIN_RIGS
-from .builtin_rigs import builtin_rig
-from .bvh import BVHError, read_bvh, write_bvh
 from .config import FPS
-from .retarget import clip_from_motion, make_rig, motion_from_clip, retarget_clip
+from .rigs.axes import AxisConvention, parse_unit
+from .rigs.bonemap import NotHumanoidError, build_bone_map, guess_family, load_override
+from .rigs.builtin import NAMES as BUILTIN_RIGS
+from .rigs.builtin import builtin_rig
+from .rigs.bvh import BVHError, read_bvh, write_bvh
+from .rigs.retarget import make_rig, motion_from_clip, retarget_clip
+from .skeleton import canonical
 
 
 class UserError(Exception):
@@ -104,46 +104,40 @@ def cmd_retarget(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .audit import audit_path, write_json_atomic
-    from .generate import duration_from_prompt
-    from .mdn import load_model
-    from .pipeline import run
-    from .rule_pack import load_pack
-    from .text_encoder import load_text_encoder
+    from .models.generate import duration_from_prompt
+    from .models.registry import load_model
+    from .pipeline import ApplyRules, GenerateMotion, OutputSet, Request, WriteAudit, WriteBVH, make_job, run
+    from .text.encoder import load_text_encoder
 
     out = Path(args.out)
-    meta = audit_path(out)
-    for p in (out, meta):
-        if p.exists() and not args.force:
-            raise UserError(f"{p} exists; choose another --out or pass --force to replace it")
-    pack = load_pack(args.rules)  # before anything else: a bad pack stops generation with its message
+    outputs = OutputSet(out.parent, out.stem, {"bvh": out.suffix or ".bvh", "audit": ".audit.json"})
+    if outputs.existing() and not args.force:
+        raise UserError(f"{outputs.existing()[0]} exists; choose another --out or pass --force to replace it")
+    seconds = args.seconds if args.seconds is not None else (duration_from_prompt(args.prompt) or 10.0)
+    request = Request(args.prompt, seconds, args.seed, args.mode, feet=not args.no_foot_locks)
+    rig, _ = _load(args.rig, args.map, None)
+    job = make_job(request, args.rules, rig.canonical_tpose())  # a bad pack stops here, before anything is made
     model = load_model(args.model)
     encoder = load_text_encoder(args.text_encoder)
-    rig, _ = _load(args.rig, args.map, None)
-    seconds = args.seconds if args.seconds is not None else (duration_from_prompt(args.prompt) or 10.0)
-    res = run(args.prompt, seconds, args.seed, model, encoder, args.mode, pack, tpose=rig.canonical_tpose(),
-              feet=not args.no_foot_locks)
-    clip = clip_from_motion(res.motion, rig)
-    write_bvh(out, clip)
-    res.audit["output"] = {"bvh": str(out), "rig": rig.name}
-    write_json_atomic(meta, res.audit)
-    info = res.info
+    with outputs.staging() as staged:
+        run(job, [GenerateMotion(model, encoder), ApplyRules(), WriteBVH(rig, staged["bvh"]),
+                  WriteAudit(staged["audit"], lambda job: {"bvh": str(outputs.paths["bvh"]), "rig": rig.name})])
+    assert job.generation is not None and job.audit is not None
+    info, audit, pack = job.generation.info, job.audit, job.pack
     pp = info["prior_pair"]
-    print(f"{out}: {info['frames']} frames at {info['fps']:g} fps on {rig.name}; read as "
+    print(f"{outputs.paths['bvh']}: {info['frames']} frames at {info['fps']:g} fps on {rig.name}; read as "
           f"'{pp['content']}' / '{pp['style']}' (similarity {pp['similarity']}), component {info['component']}, "
           f"mode {info['mode']}, seed {info['seed']}")
-    after = res.audit["after"]["after"]
-    fired = sum(len(r["runs"]) for r in res.audit["during"]["interceptions"])
-    print(f"  rules {pack.name} {pack.version} ({pack.status}): {fired} taboo interval(s) replaced, "
-          f"{len(res.audit['during']['limit_projections'])} joint axes clipped, compliant frames "
-          f"{after['compliant_share']:.1%}; audit {meta}")
+    print(f"  rules {pack.name} {pack.version} ({pack.status}): {audit.during.taboo_intervals} taboo interval(s) "
+          f"replaced, {len(audit.during.limit_projections)} joint axes clipped, compliant frames "
+          f"{audit.after.compliant_share:.1%}; audit {outputs.paths['audit']}")
     if pack.status == "illustrative":
         print(f"  note: {pack.status_note}")
     return 0
 
 
 def cmd_rules(args) -> int:
-    from .rule_pack import builtin_packs, load_pack
+    from .rules.pack import builtin_packs, load_pack
 
     if args.action == "list":
         for name in sorted(builtin_packs()):
@@ -161,9 +155,9 @@ def cmd_rules(args) -> int:
 
 def _check_clips(pack, inputs: list[str]) -> int:
     """How reference clips sit against a pack: frames outside the joint limits, frames in each taboo."""
-    from .constrain import compliance
-    from .prior import clip_files
-    from .retarget import load_rig
+    from .rigs.retarget import load_rig
+    from .rules.apply import compliance
+    from .rules.prior_build import clip_files
 
     if not inputs:
         raise UserError("rules check: give BVH files or folders after the pack")
@@ -172,13 +166,13 @@ def _check_clips(pack, inputs: list[str]) -> int:
     for f in clip_files(inputs):
         rig, clip = load_rig(f)
         c = compliance(motion_from_clip(clip, rig).resample(FPS), pack)
-        total += c["frames"]
-        outside += c["frames_outside_limits"]
-        compliant += round(c["compliant_share"] * c["frames"])
-        for k, v in c["taboo_frames"].items():
+        total += c.frames
+        outside += c.frames_outside_limits
+        compliant += round(c.compliant_share * c.frames)
+        for k, v in c.taboo_frames.items():
             taboo[k] += v
-        print(f"{f.name}: {c['frames']} frames, {c['frames_outside_limits']} outside the limits"
-              + "".join(f", {v} in taboo {k}" for k, v in c["taboo_frames"].items()))
+        print(f"{f.name}: {c.frames} frames, {c.frames_outside_limits} outside the limits"
+              + "".join(f", {v} in taboo {k}" for k, v in c.taboo_frames.items()))
     print(f"total: {total} frames at {FPS:g} fps; inside every joint limit {1 - outside / total:.1%}"
           + "".join(f"; in taboo {k} {v / total:.1%}" for k, v in taboo.items())
           + f"; compliant {compliant / total:.1%} ({pack.name} {pack.version})")
@@ -186,9 +180,9 @@ def _check_clips(pack, inputs: list[str]) -> int:
 
 
 def cmd_prior(args) -> int:
-    from .audit import write_json_atomic
-    from .prior import build_prior_pack
-    from .rule_pack import DEFAULT_PACK, load_pack, parse_pack
+    from .files import write_json_atomic
+    from .rules.pack import DEFAULT_PACK, load_pack, parse_pack
+    from .rules.prior_build import build_prior_pack
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -197,7 +191,7 @@ def cmd_prior(args) -> int:
     parse_pack(data, str(out), load_pack(DEFAULT_PACK).limits)  # what we write must validate
     write_json_atomic(out, data)
     prior = data["prior"]
-    print(f"{out}: prior from {len(args.clips)} input(s), {prior['frames']} frames at 25 fps; "
+    print(f"{out}: prior from {len(args.clips)} input(s), {prior['frames']} frames at {FPS:g} fps; "
           f"{len(prior['joints'])} joints. Use it with: python -m motion_core generate PROMPT --rules {out}")
     return 0
 

@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from motion_core import canonical
-from motion_core.bonemap import NotHumanoidError, build_bone_map, guess_family, load_override, split_side
-from motion_core.builtin_rigs import NAMES, builtin_rig
-from motion_core.bvh import read_bvh
-from motion_core.skeleton import Skeleton
+from motion_core.rigs.bonemap import NotHumanoidError, build_bone_map, guess_family, load_override, split_side
+from motion_core.rigs.builtin import NAMES, builtin_rig
+from motion_core.rigs.bvh import read_bvh
+from motion_core.rigs.hierarchy import Skeleton
+from motion_core.skeleton import canonical
 
 
 @pytest.mark.parametrize("name, side, core", [

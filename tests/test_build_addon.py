@@ -12,29 +12,29 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
     assert r.returncode == 0, r.stderr
     names = zipfile.ZipFile(out).namelist()
     for must in ("heritage_motion/__init__.py", "heritage_motion/blender_manifest.toml",
-                 "heritage_motion/motion_core/bvh.py", "heritage_motion/motion_core/rigs/cmu.bvh",
-                 "heritage_motion/motion_core/packs/dai-peacock-illustrative.json"):
+                 "heritage_motion/motion_core/rigs/bvh.py", "heritage_motion/motion_core/rigs/cmu.bvh",
+                 "heritage_motion/motion_core/rules/packs/dai-peacock-illustrative.json"):
         assert must in names
     assert not any("kinematics_torch" in n or "training" in n or n.endswith(".pyc") for n in names)
     manifest = zipfile.ZipFile(out).read("heritage_motion/blender_manifest.toml").decode()
     assert 'type = "add-on"' in manifest and "[permissions]" in manifest and "files =" in manifest
     assert "heritage_motion/motion_core/weights/text_encoder.npz" in names  # the encoder ships (fp16)
-    from motion_core.mdn import SHIPPED
+    from motion_core.models.registry import SHIPPED
     if SHIPPED.exists():
         assert "heritage_motion/motion_core/weights/motion_mdn.npz" in names
     zipfile.ZipFile(out).extractall(tmp_path / "x")
-    code = ("import heritage_motion.core as c, heritage_motion as h; "
-            "print(c.retarget.__name__, h.bl_info['blender']); "
-            "print(c.builtin_rigs.builtin_rig('cmu')[0].skeleton.num_joints)")
+    code = ("import heritage_motion as h; from heritage_motion.motion_core.rigs import builtin, retarget; "
+            "print(retarget.__name__, h.bl_info['blender']); "
+            "print(builtin.builtin_rig('cmu')[0].skeleton.num_joints)")
     r = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path / 'x')!r}); {code}"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["heritage_motion.motion_core.retarget", "(3,", "4,", "0)", "31"]
+    assert r.stdout.split() == ["heritage_motion.motion_core.rigs.retarget", "(3,", "4,", "0)", "31"]
 
 
 def test_zip_generates_with_numpy_alone(tmp_path):
     """Inside Blender there is no torch, scipy or encoder package: block them and generate."""
-    from motion_core.mdn import SHIPPED
+    from motion_core.models.registry import SHIPPED
     if not SHIPPED.exists():
         import pytest
         pytest.skip(f"no shipped model at {SHIPPED}")
@@ -49,8 +49,9 @@ class Block(importlib.abc.MetaPathFinder):
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
 sys.path.insert(0, {str(tmp_path / 'x')!r})
-from heritage_motion.motion_core import generate, mdn, text_encoder
-g = generate.generate('a proud bow', 3, 0, mdn.load_model(), text_encoder.load_text_encoder())
+from heritage_motion.motion_core.models import generate, registry
+from heritage_motion.motion_core.text import encoder as text_encoder
+g = generate.generate('a proud bow', 3, 0, registry.load_model(), text_encoder.load_text_encoder())
 print(g.motion.num_frames, 'torch' in sys.modules, text_encoder.load_text_encoder().source.endswith('text_encoder.npz'))
 """
     r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from motion_core.bvh import BVHError, format_bvh, parse_bvh, read_bvh, write_bvh
+from motion_core.rigs.bvh import BVHError, format_bvh, parse_bvh, read_bvh, write_bvh
 
 
 def test_reads_real_bandai_clip(bandai_dance):

@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motion_core.bvh import BvhClip, format_bvh, parse_bvh
-from motion_core.kinematics import forward_kinematics
-from motion_core.skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
+from motion_core.rigs.bvh import BvhClip, format_bvh, parse_bvh
+from motion_core.rigs.hierarchy import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
+from motion_core.skeleton.kinematics import forward_kinematics
 
 finite = st.floats(-500, 500, allow_nan=False, allow_infinity=False, width=32)
 

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from motion_core.bvh import read_bvh
+from motion_core.rigs.bvh import read_bvh
 
 
 def run(*args, cwd=None):

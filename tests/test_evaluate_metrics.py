@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from motion_core import canonical
-from motion_core.builtin_rigs import builtin_rig
-from motion_core.motion import Motion
+from motion_core.rigs.builtin import builtin_rig
+from motion_core.skeleton import canonical
+from motion_core.skeleton.motion import Motion
 
 pytest.importorskip("torch", reason="training.evaluate needs torch")
 from training.evaluate import bone_length_error, dtw, fid, foot_skating, jerk, joint_angles  # noqa: E402

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from motion_core.bvh import read_bvh
-from motion_core.kinematics import forward_kinematics, local_from_global
+from motion_core.rigs.bvh import read_bvh
+from motion_core.skeleton.kinematics import forward_kinematics, local_from_global
 
 torch = pytest.importorskip("torch", reason="the torch FK path needs torch (pip install torch==2.13.0)")
-from motion_core import kinematics_torch as KT  # noqa: E402
+from training import kinematics_torch as KT  # noqa: E402
 
 
 def _naive_fk(parents, rots, trans):
@@ -50,6 +50,6 @@ def test_torch_fk_agrees_with_numpy_and_has_gradients():
 
 
 def test_torch_quaternions_match_numpy():
-    from motion_core.rotations import quat_to_matrix
+    from motion_core.skeleton.rotations import quat_to_matrix
     q = np.random.default_rng(2).normal(size=(10, 4))
     np.testing.assert_allclose(KT.quat_to_matrix(torch.tensor(q)).numpy(), quat_to_matrix(q), atol=1e-12)

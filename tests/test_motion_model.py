@@ -10,10 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs torch (pip install torch==2.13.0)")
 
-from motion_core import canonical  # noqa: E402
-from motion_core.generate import GenerationError, generate  # noqa: E402
-from motion_core.mdn import SHIPPED, ModelError, load_model, phase_features  # noqa: E402
-from motion_core.text_encoder import load_text_encoder, package_model_dir  # noqa: E402
+from motion_core.models.generate import GenerationError, ModelError, generate  # noqa: E402
+from motion_core.models.mdn import phase_features  # noqa: E402
+from motion_core.models.registry import SHIPPED, load_model  # noqa: E402
+from motion_core.skeleton import canonical  # noqa: E402
+from motion_core.text.encoder import load_text_encoder, package_model_dir  # noqa: E402
 
 from .conftest import BANDAI, need  # noqa: E402
 
@@ -127,7 +128,7 @@ def test_cli_generate_on_a_rig(tiny, tmp_path):
     r = subprocess.run([sys.executable, "-m", "motion_core", "generate", "a proud bow", "--seconds", "3", "--seed", "0",
                         "--rig", "rigify", "--model", str(model), "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    from motion_core.bvh import read_bvh
+    from motion_core.rigs.bvh import read_bvh
     clip = read_bvh(out)
     assert clip.num_frames == 75 and abs(clip.fps - 25) < 1e-9 and clip.skeleton.names[0] == "spine"
     audit = json.loads((tmp_path / "bow.audit.json").read_text())
@@ -150,7 +151,7 @@ def test_shipped_model_generates_smooth_motion():
 
 
 def test_duration_named_in_the_prompt():
-    from motion_core.generate import duration_from_prompt
+    from motion_core.models.generate import duration_from_prompt
     assert duration_from_prompt("a feminine peacock dance, slow, 12 seconds") == 12.0
     assert duration_from_prompt("bow for 2.5 s please") == 2.5
     assert duration_from_prompt("a proud bow") is None

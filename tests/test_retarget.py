@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from motion_core import canonical
-from motion_core.axes import AxisConvention
-from motion_core.builtin_rigs import NAMES, builtin_rig
-from motion_core.bvh import BvhClip
-from motion_core.kinematics import forward_kinematics
-from motion_core.retarget import clip_from_motion, load_rig, make_rig, motion_from_clip, rest_pose_check, retarget_clip
-from motion_core.skeleton import Skeleton
+from motion_core.rigs.axes import AxisConvention
+from motion_core.rigs.builtin import NAMES, builtin_rig
+from motion_core.rigs.bvh import BvhClip
+from motion_core.rigs.hierarchy import Skeleton
+from motion_core.rigs.retarget import clip_from_motion, load_rig, make_rig, motion_from_clip, rest_pose_check, retarget_clip
+from motion_core.skeleton import canonical
+from motion_core.skeleton.kinematics import forward_kinematics
 
 
 def positions(clip, rig):

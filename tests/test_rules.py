@@ -14,16 +14,16 @@ import sys
 import numpy as np
 import pytest
 
-from motion_core import canonical
-from motion_core.bvh import read_bvh
-from motion_core.ik import contact_slide_m, contacts, lock_feet, solve
-from motion_core.intercept import blend_to_pose, intercept, project_limits
-from motion_core.joint_angles import local_matrices, measure, with_local
-from motion_core.kinematics import forward_kinematics
-from motion_core.mdn import SHIPPED
-from motion_core.retarget import load_rig, motion_from_clip
-from motion_core.rotations import axis_angle_to_matrix
-from motion_core.rule_pack import RulePackError, builtin_packs, load_pack, parse_pack
+from motion_core.models.registry import SHIPPED
+from motion_core.rigs.bvh import read_bvh
+from motion_core.rigs.retarget import load_rig, motion_from_clip
+from motion_core.rules.angles import local_matrices, measure, with_local
+from motion_core.rules.ik import contact_slide_m, contacts, lock_feet, solve
+from motion_core.rules.intercept import blend_to_pose, intercept, project_limits
+from motion_core.rules.pack import RulePackError, builtin_packs, load_pack, parse_pack
+from motion_core.skeleton import canonical
+from motion_core.skeleton.kinematics import forward_kinematics
+from motion_core.skeleton.rotations import axis_angle_to_matrix
 
 from .conftest import BANDAI, need
 
@@ -84,7 +84,7 @@ def test_builtin_packs_validate_and_every_rule_names_a_known_source():
 
 def _peacock_data():
     from importlib import resources
-    return json.loads(resources.files("motion_core").joinpath("packs", PEACOCK + ".json").read_text())
+    return json.loads(resources.files("motion_core.rules").joinpath("packs", PEACOCK + ".json").read_text())
 
 
 @pytest.mark.parametrize("edit, key, fragment", [
@@ -241,7 +241,7 @@ def test_foot_locks_reduce_skating_on_real_walk():
     # add a slow 0.2 m/s drift to the whole body: planted feet now skate
     drift = np.zeros_like(m.root)
     drift[:, 0] = np.arange(m.num_frames) * 0.2 / 25
-    from motion_core.motion import Motion
+    from motion_core.skeleton.motion import Motion
     skating = Motion(m.rotations, m.root + drift, m.tpose, m.present, m.fps)
     planted = contacts(m)
     assert planted["l"].sum() > 20

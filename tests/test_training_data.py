@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motion_core import canonical
+from motion_core.skeleton import canonical
 from training import build_dataset as bd
 from training.captions import TEMPLATES_FILE, all_captions, captions
 
@@ -62,7 +62,7 @@ def test_build_resamples_labels_splits_and_is_incremental(small_cache, capsys):
         entry = by_name[name]
         src = next(s for s in d1 if s.name == name)
         z = np.load(small_cache / "clips" / entry["file"])
-        from motion_core.bvh import read_bvh
+        from motion_core.rigs.bvh import read_bvh
         frames30 = read_bvh(src.bvh).num_frames
         assert z["root"].shape[0] == entry["frames"] == int((frames30 - 1) * 25 / 30) + 1
         assert float(z["fps"]) == 25
@@ -92,10 +92,10 @@ def test_cli_prints_totals(small_cache, capsys):
 
 def test_features_reconstruct_positions():
     """Integrating root velocity and adding the heading-frame pose gives back world positions."""
-    from motion_core.builtin_rigs import builtin_rig
-    from motion_core.motion import Motion
-    from motion_core.pose_vector import heading
-    from motion_core.pose_vector import rot_z as _rot_z
+    from motion_core.models.pose_vector import heading
+    from motion_core.models.pose_vector import rot_z as _rot_z
+    from motion_core.rigs.builtin import builtin_rig
+    from motion_core.skeleton.motion import Motion
     from training.features import motion_features
     rig, _ = builtin_rig("canonical")
     t = 50

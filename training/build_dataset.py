@@ -19,16 +19,16 @@ import json
 import os
 import sys
 import tarfile
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from motion_core.bvh import BVHError, read_bvh
 from motion_core.config import FPS, VALIDATION_FRACTION
-from motion_core.retarget import Rig, calibrate_twist, make_rig, motion_from_clip
+from motion_core.files import save_atomic, write_atomic
+from motion_core.rigs.bvh import BVHError, read_bvh
+from motion_core.rigs.retarget import Rig, calibrate_twist, make_rig, motion_from_clip
 
 from .captions import captions
 from .features import motion_features
@@ -150,14 +150,7 @@ def process_clip(src: ClipSource, rigs: dict[str, Rig] | None = None) -> dict[st
 
 
 def _atomic_savez(path: Path, **arrays) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp.npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays))
 
 
 class Progress:
@@ -237,9 +230,7 @@ def build(data_root: Path, cache: Path, limit: int | None = None,
         "errors": errors,
         "clips": entries,
     }
-    tmp = index_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(index, indent=1))
-    os.replace(tmp, index_path)
+    write_atomic(index_path, json.dumps(index, indent=1))
     return index
 
 

@@ -34,12 +34,13 @@ import numpy as np
 import torch
 from scipy import linalg, stats
 
-from motion_core import canonical, config
-from motion_core import pose_vector as pv
-from motion_core.generate import generate
-from motion_core.mdn import load_model
-from motion_core.motion import Motion
-from motion_core.text_encoder import load_text_encoder
+from motion_core import config
+from motion_core.models import pose_vector as pv
+from motion_core.models.generate import generate
+from motion_core.models.registry import load_model
+from motion_core.skeleton import canonical
+from motion_core.skeleton.motion import Motion
+from motion_core.text.encoder import load_text_encoder
 
 from .build_dataset import build
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import numpy as np
 import torch
 
 from motion_core import __version__, config
-from motion_core.mdn import SHIPPED
+from motion_core.files import save_atomic
+from motion_core.models.registry import SHIPPED
 
 from .model import MotionMDN
 
@@ -43,10 +43,7 @@ def export(checkpoint: Path, out: Path, fp16: bool = True, extra_meta: dict | No
         **(extra_meta or {}),
     }
     arrays["meta"] = np.array(json.dumps(info))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, out)
+    save_atomic(out, lambda tmp: np.savez_compressed(tmp, **arrays))
     return out
 
 

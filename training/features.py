@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_core import canonical
 from motion_core.config import CONTACT_HEIGHT_M, CONTACT_SPEED_M_S
-from motion_core.motion import Motion
-from motion_core.pose_vector import heading
-from motion_core.pose_vector import rot_z as _rot_z
+from motion_core.models.pose_vector import heading
+from motion_core.models.pose_vector import rot_z as _rot_z
+from motion_core.skeleton import canonical
+from motion_core.skeleton.motion import Motion
 
 CONTACT_JOINTS = ("l_foot", "l_toe", "r_foot", "r_toe")
 

@@ -30,11 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motion_core import canonical, config
-from motion_core import pose_vector as pv
-from motion_core.generate import skeleton_feature
-from motion_core.motion import Motion
-from motion_core.text_encoder import load_text_encoder
+from motion_core import config
+from motion_core.files import save_atomic
+from motion_core.models import pose_vector as pv
+from motion_core.models.generate import skeleton_feature
+from motion_core.skeleton import canonical
+from motion_core.skeleton.motion import Motion
+from motion_core.text.encoder import load_text_encoder
 
 from .build_dataset import Progress, default_cache
 from .model import MotionMDN, mixture_nll, phase_features
@@ -157,7 +159,7 @@ def sample_batch(data: TrainData, cfg: TrainConfig, rng: np.random.Generator):
 def joint_angles(raw_rot: torch.Tensor) -> torch.Tensor:
     """(..., 126) raw 6D global rotations -> (..., 21) angle (rad) of each joint from the T-pose,
     relative to its parent (the pelvis: its own global angle, excluded from limits)."""
-    from motion_core.kinematics_torch import sixd_to_matrix
+    from training.kinematics_torch import sixd_to_matrix
     g = sixd_to_matrix(raw_rot.reshape(*raw_rot.shape[:-1], 21, 6))
     parents = torch.tensor(np.maximum(canonical.PARENTS, 0))
     local = g[..., parents, :, :].transpose(-1, -2) @ g
@@ -197,9 +199,7 @@ def cultural_loss(model: MotionMDN, log_pi, mu, sigma, pair, data_prior) -> tupl
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    save_atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def plot_curves(log: list[dict], path: Path) -> None:
@@ -225,10 +225,8 @@ def plot_curves(log: list[dict], path: Path) -> None:
     ax[1].legend()
     ax[1].set_title("L_cul terms")
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
+    save_atomic(path, lambda tmp: fig.savefig(tmp, dpi=80))
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, stop_at: int | None = None) -> Path:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import canonical
+from ..skeleton import canonical
+from ..skeleton.kinematics import forward_kinematics
+from ..skeleton.motion import Motion
+from ..skeleton.rotations import axis_angle_to_matrix, matrix_to_euler, matrix_to_quat, quat_to_matrix, rotation_between
 from .axes import AxisConvention, infer_convention
 from .bonemap import BoneMap, build_bone_map, load_override
 from .bvh import BvhClip, read_bvh
-from .kinematics import forward_kinematics
-from .motion import Motion
-from .rotations import axis_angle_to_matrix, matrix_to_euler, matrix_to_quat, quat_to_matrix, rotation_between
-from .skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
+from .hierarchy import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
 
 
 @dataclass

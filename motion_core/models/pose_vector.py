@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import canonical
-from .motion import Motion
-from .rotations import matrix_to_quat, matrix_to_sixd, sixd_to_matrix
+from ..skeleton import canonical
+from ..skeleton.motion import Motion
+from ..skeleton.rotations import matrix_to_quat, matrix_to_sixd, sixd_to_matrix
 
 ROT_DIMS = len(canonical.JOINTS) * 6
 DIM = ROT_DIMS + 4

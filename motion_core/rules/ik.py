@@ -21,12 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import canonical, config
+from .. import config
+from ..skeleton import canonical
+from ..skeleton.kinematics import chain_positions, global_rotations
+from ..skeleton.motion import Motion
+from ..skeleton.rotations import axis_angle_to_matrix, matrix_to_quat, quat_to_matrix
+from .angles import local_matrices, measure, quat_to_rot, rot_to_quat, with_local
 from .intercept import runs, taboo_frames
-from .joint_angles import local_matrices, measure, quat_to_rot, rot_to_quat, with_local
-from .motion import Motion
-from .rotations import axis_angle_to_matrix, matrix_to_quat, quat_to_matrix
-from .rule_pack import RulePack
+from .pack import RulePack
 
 ARMIJO_C = 1e-4
 ALPHA_MAX = 1e3
@@ -46,16 +48,8 @@ class IKResult:
 def _forward(local: np.ndarray, root: np.ndarray, tpose: np.ndarray, parents: np.ndarray,
              needed: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Global rotations and positions of the ``needed`` joints only (parents first); others stay 0."""
-    g = np.zeros_like(local)
-    pos = np.zeros(local.shape[:2] + (3,))
-    for j in needed:
-        p = parents[j]
-        if p < 0:
-            g[:, j], pos[:, j] = local[:, j], root
-        else:
-            g[:, j] = g[:, p] @ local[:, j]
-            pos[:, j] = pos[:, p] + g[:, p] @ (tpose[j] - tpose[p])
-    return g, pos
+    g = global_rotations(parents, local, needed)
+    return g, chain_positions(parents, g, tpose - tpose[np.maximum(parents, 0)], root, needed)
 
 
 def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...] | list[str],

@@ -16,11 +16,12 @@ from importlib import resources
 
 import numpy as np
 
-from . import canonical
+from .. import config
+from ..skeleton import canonical
 from .axes import AxisConvention
 from .bvh import BvhClip, parse_bvh
+from .hierarchy import Skeleton
 from .retarget import Rig, make_rig
-from .skeleton import Skeleton
 
 _FILES = {
     "cmu": ("cmu.bvh", AxisConvention("Y", 0.0254 / 0.45)),
@@ -30,13 +31,7 @@ _FILES = {
 NAMES: tuple[str, ...] = ("canonical", *_FILES)
 
 #: Canonical T-pose joint positions (metres, pelvis at the origin) for a 1.75 m figure.
-CANONICAL_TPOSE = np.array([
-    [0, 0, 0], [0, 0.01, 0.10], [0, 0.01, 0.32], [0, 0.0, 0.52], [0, -0.01, 0.62],
-    [0.03, 0, 0.47], [0.17, 0, 0.47], [0.45, 0, 0.47], [0.70, 0, 0.47],
-    [-0.03, 0, 0.47], [-0.17, 0, 0.47], [-0.45, 0, 0.47], [-0.70, 0, 0.47],
-    [0.09, 0, -0.05], [0.09, 0, -0.49], [0.09, 0.02, -0.92], [0.09, -0.11, -0.97],
-    [-0.09, 0, -0.05], [-0.09, 0, -0.49], [-0.09, 0.02, -0.92], [-0.09, -0.11, -0.97],
-])
+CANONICAL_TPOSE = canonical.TPOSE
 
 
 def canonical_skeleton() -> Skeleton:
@@ -56,12 +51,12 @@ def builtin_rig(name: str) -> tuple[Rig, BvhClip]:
     """A built-in rig and a one-frame rest clip of it. Raises KeyError for unknown names."""
     if name == "canonical":
         sk = canonical_skeleton()
-        clip = BvhClip(sk, 1 / 25, np.zeros((1, sk.num_channels)))
+        clip = BvhClip(sk, 1 / config.FPS, np.zeros((1, sk.num_channels)))
         clip.values[0, 2] = 0.97
         return make_rig(sk, name, AxisConvention("Z", 1.0)), clip
     if name not in _FILES:
         raise KeyError(f"unknown built-in rig {name!r}; choose one of {', '.join(NAMES)} or give a BVH file")
     fname, axes = _FILES[name]
-    text = resources.files(__package__).joinpath("rigs", fname).read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath(fname).read_text(encoding="utf-8")
     clip = parse_bvh(text, source=f"built-in rig {name}")
     return make_rig(clip.skeleton, name, axes), clip

@@ -9,14 +9,14 @@ naming the file, the line and what was expected.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .rotations import euler_to_matrix
-from .skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, VALID_CHANNELS, Skeleton
+from ..files import write_atomic
+from ..skeleton.rotations import euler_to_matrix
+from .hierarchy import POSITION_CHANNELS, ROTATION_CHANNELS, VALID_CHANNELS, Skeleton
 
 
 class BVHError(ValueError):
@@ -370,23 +370,7 @@ def _depth_first(sk: Skeleton) -> list[int]:
 
 
 def write_bvh(path: str | os.PathLike, clip: BvhClip, overwrite: bool = True) -> None:
-    """Write atomically: a temp file in the same folder, then a rename. No half-written outputs."""
-    path = Path(path)
-    if not overwrite and path.exists():
-        raise FileExistsError(f"{path} exists; refusing to overwrite it")
+    """Write atomically (:mod:`motion_core.files`): no half-written outputs."""
     if not np.all(np.isfinite(clip.values)):
         raise ValueError("refusing to write a BVH with NaN or infinite channel values")
-    text = format_bvh(clip)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, format_bvh(clip), overwrite)

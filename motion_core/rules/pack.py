@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import canonical, config
-from .joint_angles import ALIASES, AXES, MEASURES, joint_index
+from .. import config
+from ..skeleton import canonical
+from .angles import ALIASES, AXES, MEASURES, joint_index
 
 FORMAT = "heritage-motion-rules"
 FORMAT_VERSION = 1
@@ -407,11 +408,10 @@ def parse_pack(data: dict, file: str, base_limits: np.ndarray | None = None, sha
 
 def _fires_on_pose(t: Taboo, rot: np.ndarray) -> str:
     """Check a taboo on one pose given by local rotations (the canonical T-pose proportions)."""
-    from .builtin_rigs import CANONICAL_TPOSE
-    from .joint_angles import bend_from_directions, globals_from_rot, segment_directions
+    from .angles import bend_from_directions, globals_from_rot, segment_directions
 
     g = globals_from_rot(rot[None], np.eye(3)[None])
-    values = {"rot": rot[None], "bend": bend_from_directions(segment_directions(g, CANONICAL_TPOSE))}
+    values = {"rot": rot[None], "bend": bend_from_directions(segment_directions(g, canonical.TPOSE))}
     for term in t.any_of:
         if all(evaluate_condition(c, values)[0] for c in term):
             return " and ".join(c.describe() for c in term)

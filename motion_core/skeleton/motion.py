@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import canonical
+from .kinematics import chain_positions
 from .rotations import quat_slerp, quat_to_matrix
 
 
@@ -76,15 +77,9 @@ class Motion:
 
     def positions(self) -> np.ndarray:
         """(T, 21, 3) joint positions in metres, canonical frame."""
-        g = self.global_matrices()
         parents = canonical.nearest_present_parent(self.present)
-        pos = np.empty((self.num_frames, len(canonical.JOINTS), 3))
-        for j, p in enumerate(parents):
-            if p < 0:
-                pos[:, j] = self.root
-            else:
-                pos[:, j] = pos[:, p] + g[:, p] @ (self.tpose[j] - self.tpose[p])
-        return pos
+        offsets = self.tpose - self.tpose[np.maximum(parents, 0)]
+        return chain_positions(parents, self.global_matrices(), offsets, self.root)
 
     def resample(self, fps: float) -> Motion:
         """Resample to ``fps`` (slerp for rotations, linear for the root), same duration."""

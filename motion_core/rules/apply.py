@@ -14,27 +14,29 @@ own flags (the measures are recomputed from the final motion).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..skeleton.motion import Motion
+from ..skeleton.rotations import matrix_to_quat
+from .angles import local_matrices, measure
+from .audit import Compliance, During
 from .ik import lock_feet
 from .intercept import intercept, project_limits, taboo_frames
-from .joint_angles import local_matrices, measure
-from .motion import Motion
+from .pack import RulePack
 from .prior import prior_distance_deg, prior_pull
-from .rotations import matrix_to_quat
-from .rule_pack import RulePack
 
 
 @dataclass
 class Constrained:
     motion: Motion
-    during: dict = field(default_factory=dict)
-    after: dict = field(default_factory=dict)
+    during: During
+    before: Compliance
+    after: Compliance
 
 
-def compliance(motion: Motion, pack: RulePack) -> dict:
+def compliance(motion: Motion, pack: RulePack) -> Compliance:
     """Frame counts inside each taboo domain and outside the joint limits; share of compliant frames."""
     values = measure(motion)
     rot = values["rot"][:, 1:]
@@ -46,28 +48,27 @@ def compliance(motion: Motion, pack: RulePack) -> dict:
         inside = taboo_frames(t, values)[0]
         per_rule[t.id] = int(inside.sum())
         taboo_any |= inside
-    out = {"frames": motion.num_frames, "taboo_frames": per_rule, "frames_outside_limits": int(outside.sum()),
-           "compliant_share": round(float((~outside & ~taboo_any).mean()), 4)}
+    prior = None
     if pack.prior is not None:
-        out["prior"] = prior_distance_deg(matrix_to_quat(local_matrices(motion.global_matrices())), pack.prior)
-    return out
+        prior = prior_distance_deg(matrix_to_quat(local_matrices(motion.global_matrices())), pack.prior)
+    return Compliance(motion.num_frames, per_rule, int(outside.sum()),
+                      round(float((~outside & ~taboo_any).mean()), 4), prior)
 
 
 def apply_pack(motion: Motion, pack: RulePack, joint_std_deg: np.ndarray | None = None,
                feet: bool = True) -> Constrained:
     """Run the steps in the module doc. ``joint_std_deg`` (21,): the generator's spread per joint."""
     before = compliance(motion, pack)
-    during: dict = {}
+    during = During()
     if pack.prior is not None:
         std = None if joint_std_deg is None else np.repeat(np.asarray(joint_std_deg)[:, None], 3, 1)
-        motion, during["prior_pull"] = prior_pull(motion, pack, std)
+        motion, during.prior_pull = prior_pull(motion, pack, std)
     motion, records = intercept(motion, pack)
-    motion, during["limit_projections"] = project_limits(motion, pack)
+    motion, during.limit_projections = project_limits(motion, pack)
     if feet:
-        motion, during["foot_locks"] = lock_feet(motion, pack)
+        motion, during.foot_locks = lock_feet(motion, pack)
     motion, late = intercept(motion, pack)
     fps = motion.fps
-    during["interceptions"] = [r.record(fps) for r in records if r.frames]
-    during["late_interceptions"] = [r.record(fps) for r in late if r.frames]
-    after = compliance(motion, pack)
-    return Constrained(motion, during, {"before": before, "after": after})
+    during.interceptions = [r.record(fps) for r in records if r.frames]
+    during.late_interceptions = [r.record(fps) for r in late if r.frames]
+    return Constrained(motion, during, before, compliance(motion, pack))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rotations import matrix_to_quat
-from .skeleton import Skeleton
+from ..skeleton.rotations import matrix_to_quat
+from .hierarchy import Skeleton
 
 
 def skeleton_from_bones(names: list[str], parents: list[int], rest_matrices: np.ndarray) -> Skeleton:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import canonical
-from .skeleton import Skeleton
+from ..skeleton import canonical
+from .hierarchy import Skeleton
 
 #: Names for each limb joint, best first, after the side tag is removed (lower case, no
 #: punctuation). Order matters: "shoulder" is a clavicle when an arm joint hangs below it.

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import canonical
-from .motion import Motion
-from .rotations import matrix_to_quat, quat_mul, quat_to_matrix
+from ..skeleton import canonical
+from ..skeleton.kinematics import global_rotations, local_from_global
+from ..skeleton.motion import Motion
+from ..skeleton.rotations import matrix_to_quat, quat_mul, quat_to_matrix
 
 AXES = ("x", "y", "z")
 MEASURES = ("rot", "bend")
@@ -68,20 +69,12 @@ def joint_index(name: str) -> int:
 
 def local_matrices(global_mats: np.ndarray) -> np.ndarray:
     """(..., 21, 3, 3) global deltas -> local deltas ``G_parent^T G_joint`` (the pelvis stays global)."""
-    g = np.asarray(global_mats, dtype=np.float64)
-    parent = g[..., np.maximum(canonical.PARENTS, 0), :, :]
-    local = np.swapaxes(parent, -1, -2) @ g
-    local[..., 0, :, :] = g[..., 0, :, :]
-    return local
+    return local_from_global(canonical.PARENTS, global_mats)
 
 
 def global_from_local(local_mats: np.ndarray) -> np.ndarray:
     """Inverse of :func:`local_matrices`."""
-    local = np.asarray(local_mats, dtype=np.float64)
-    g = np.empty_like(local)
-    for j, p in enumerate(canonical.PARENTS):
-        g[..., j, :, :] = local[..., j, :, :] if p < 0 else g[..., p, :, :] @ local[..., j, :, :]
-    return g
+    return global_rotations(canonical.PARENTS, local_mats)
 
 
 def with_local(motion: Motion, local_new: np.ndarray, joints) -> Motion:

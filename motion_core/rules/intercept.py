@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import canonical
-from .joint_angles import local_matrices, measure, rot_from_globals, rot_to_quat, with_local
-from .motion import Motion
-from .rotations import matrix_to_quat, quat_slerp, quat_to_matrix
-from .rule_pack import OFFENDING, RulePack, Taboo, evaluate_condition, offending_region
+from ..skeleton import canonical
+from ..skeleton.motion import Motion
+from ..skeleton.rotations import matrix_to_quat, quat_slerp, quat_to_matrix
+from .angles import local_matrices, measure, rot_from_globals, rot_to_quat, with_local
+from .pack import OFFENDING, RulePack, Taboo, evaluate_condition, offending_region
 
 MAX_PASSES = 8
 

@@ -1,0 +1,193 @@
+"""The Blender stages of the pipeline (:mod:`motion_core.pipeline`): key the motion on the user's
+armature as a new action, render the video and the poster. Used by the Generate and Render
+operators and the headless batch alike.
+
+Nothing existing is overwritten: the action is new (Blender makes its name unique), and an action
+the armature had before keeps a fake user so it survives saving. The audit record is stored on the
+action as JSON text (custom property ``heritage_motion_audit``) and shown by the panel.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from .action_io import key_new_action
+from .motion_core import config
+from .motion_core.files import write_json_atomic
+from .motion_core.models.generate import MotionGenerator
+from .motion_core.models.registry import load_model
+from .motion_core.pipeline import Job
+from .motion_core.rigs import armature_pose, bonemap, retarget
+from .motion_core.rules import pack as rule_pack
+from .motion_core.rules.audit import AuditRecord
+from .motion_core.skeleton.motion import Motion
+from .motion_core.text.encoder import TextEncoder, load_text_encoder
+from .render import render_shot, render_still
+from .rig_io import rig_from_armature
+
+AUDIT_KEY = "heritage_motion_audit"
+
+
+def slug(text: str, limit: int = 48, empty: str = "motion") -> str:
+    """A file-name stem from free text: 'A proud bow!' -> 'a-proud-bow'."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:limit] or empty
+
+
+def action_name(prompt: str) -> str:
+    """The name of a generated action: 'HM ' and the prompt (Blender makes it unique)."""
+    return "HM " + " ".join(prompt.split())[:48]
+
+
+class Models:
+    """Loaded weights, keyed by file, owned by whoever creates it (the add-on keeps one instance
+    for the session and drops it on unregister). Loading takes about a second; generation is
+    reproducible from (prompt, seed) either way."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, MotionGenerator] = {}
+        self._encoder: TextEncoder | None = None
+
+    def clear(self) -> None:
+        self._models.clear()
+        self._encoder = None
+
+    def model(self, path: str | None = None) -> MotionGenerator:
+        key = str(path or "")
+        if key not in self._models:
+            self._models[key] = load_model(path or None)
+        return self._models[key]
+
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            self._encoder = load_text_encoder()
+        return self._encoder
+
+
+def check_armature(obj: bpy.types.Object | None) -> retarget.Rig:
+    """The rig of ``obj``, or a ValueError saying in the user's terms why it cannot be used."""
+    if obj is None:
+        raise ValueError("nothing is selected: select an armature (or use Add Dancer)")
+    if obj.type != "ARMATURE":
+        raise ValueError(f"'{obj.name}' is a {obj.type.lower()}, not an armature: select an armature")
+    try:
+        return rig_from_armature(obj)
+    except bonemap.NotHumanoidError as e:
+        raise ValueError(f"'{obj.name}' is not a humanoid rig: {e}") from None
+
+
+def resolve_pack(choice: str, file: str = "") -> rule_pack.RulePack:
+    """A built-in pack name, or 'FILE' with ``file`` (Blender's // paths allowed)."""
+    if choice == "FILE":
+        if not file:
+            raise ValueError("choose a rule-pack file, or pick a built-in pack")
+        return rule_pack.load_pack(bpy.path.abspath(file))
+    return rule_pack.load_pack(choice or rule_pack.DEFAULT_PACK)
+
+
+def apply_motion(obj: bpy.types.Object, mot: Motion, action_name: str, rig: retarget.Rig | None = None,
+                 frame_start: int = 1, time_scale: float = 1.0) -> bpy.types.Action:
+    """Retarget ``mot`` onto armature ``obj`` and key it into a new action named ``action_name``
+    (made unique by Blender). ``time_scale``: scene frames per motion frame (1 at 25 fps; 1.2 keeps the
+    speed in a 30 fps scene). Raises NotHumanoidError for a rig that cannot be driven."""
+    rig = rig or rig_from_armature(obj)
+    rot, trans = retarget.pose_from_motion(mot, rig)
+    carrier = retarget.root_carrier(rig)
+    quats, locs = armature_pose.bone_keys(rig.skeleton, rot, trans, [carrier])
+    return key_new_action(obj, action_name, rig.skeleton.names, quats, locs, [carrier], frame_start, time_scale)
+
+
+@dataclass
+class KeyAction:
+    """The canonical motion onto armature ``obj`` as a new action (job.extra: ``action``,
+    ``previous_action``, ``retimed``). With ``set_scene_fps`` the scene runs at 25 fps; otherwise the
+    keys are spaced so the speed is kept at the scene's rate."""
+
+    obj: bpy.types.Object
+    rig: retarget.Rig
+    action_name: str
+    frame_start: int = 1
+    use_nla: bool = False
+    set_scene_fps: bool = True
+    name: str = "action"
+
+    def __call__(self, job: Job) -> None:
+        assert job.motion is not None
+        scene = bpy.context.scene
+        retimed = 1.0
+        if self.set_scene_fps:
+            scene.render.fps, scene.render.fps_base = int(config.FPS), 1.0
+        else:
+            retimed = scene.render.fps / scene.render.fps_base / config.FPS
+        ad = self.obj.animation_data
+        previous = ad.action if ad is not None else None
+        if previous is not None:
+            previous.use_fake_user = True  # never lose the user's action when the new one is assigned
+        action = apply_motion(self.obj, job.motion, self.action_name, self.rig, self.frame_start, time_scale=retimed)
+        if job.audit is not None:
+            job.audit.output.update({"action": action.name, "armature": self.obj.name, "frame_start": self.frame_start,
+                                     "frames": job.motion.num_frames,
+                                     "scene_fps": scene.render.fps / scene.render.fps_base})
+            action[AUDIT_KEY] = json.dumps(job.audit.to_json())
+        if self.use_nla:
+            track = self.obj.animation_data.nla_tracks.new()
+            track.name = action.name
+            track.strips.new(action.name, self.frame_start, action)
+            self.obj.animation_data.action = previous  # the new dance lives on its strip; the old action stays active
+        last = self.frame_start + int(round((job.motion.num_frames - 1) * retimed))
+        if scene.frame_end < last:
+            scene.frame_end = last
+        job.extra.update(action=action, previous_action=previous.name if previous else None, retimed=retimed)
+
+
+@dataclass
+class RenderVideo:
+    """The scene's frame range (or ``frames`` from its start) as an H.264 MP4 at 25 fps
+    (job.files["mp4"], job.extra["render"])."""
+
+    obj: bpy.types.Object
+    pelvis_bone: str
+    path: Path
+    engine: str = "WORKBENCH"
+    resolution: tuple[int, int] = (640, 360)
+    frames: int | None = None
+    name: str = "render"
+
+    def __call__(self, job: Job) -> None:
+        scene = bpy.context.scene
+        if self.frames is not None:
+            scene.frame_end = scene.frame_start + self.frames - 1
+        job.extra["render"] = render_shot(scene, self.obj, self.pelvis_bone, self.path, self.engine, self.resolution)
+        job.files["mp4"] = self.path
+
+
+@dataclass
+class RenderPoster:
+    """The middle frame of the scene range as a PNG (job.files["png"])."""
+
+    path: Path
+    name: str = "poster"
+
+    def __call__(self, job: Job) -> None:
+        scene = bpy.context.scene
+        render_still(scene, (scene.frame_start + scene.frame_end) // 2, self.path)
+        job.files["png"] = self.path
+
+
+def audit_of(obj: bpy.types.Object | None) -> AuditRecord | None:
+    """The audit record stored on the active action of ``obj``, if Heritage Motion made it."""
+    ad = obj.animation_data if obj is not None else None
+    if ad is None or ad.action is None or AUDIT_KEY not in ad.action:
+        return None
+    try:
+        return AuditRecord.from_json(json.loads(ad.action[AUDIT_KEY]))
+    except (TypeError, ValueError):
+        return None
+
+
+def write_audit(action: bpy.types.Action, path: Path) -> Path:
+    """Write the audit stored on ``action`` to ``path`` (atomically)."""
+    return write_json_atomic(path, json.loads(action[AUDIT_KEY]))

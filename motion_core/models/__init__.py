@@ -1,0 +1,1 @@
+"""Motion models: the MotionGenerator protocol and front door (generate.py), the registry by kind, each model."""

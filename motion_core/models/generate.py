@@ -1,0 +1,103 @@
+"""Prompt -> canonical Motion, with numpy alone: the front door every motion model shares.
+
+:func:`generate` validates the request, embeds the prompt and asks the model (any
+:class:`MotionGenerator` found by :mod:`motion_core.models.registry`) for ``seconds`` of motion at
+25 fps. Output is reproducible from (prompt, seconds, seed, mode, model): every random draw comes
+from ``numpy.random.default_rng(seed)``, created per call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from .. import config
+from ..skeleton.motion import Motion, leg_length
+from ..text.encoder import TextEncoder
+
+MODES = ("canonical", "diverse")
+
+
+class GenerationError(ValueError):
+    """A request the generator cannot honour; the message says what to change."""
+
+
+class ModelError(RuntimeError):
+    """The motion model's weights are missing, unreadable, of an unknown kind or inconsistent."""
+
+
+@dataclass
+class Generation:
+    motion: Motion
+    info: dict[str, Any] = field(default_factory=dict)
+    #: (21,) the chosen component's spread per joint, degrees (mean over frames and 6D dims); used
+    #: to weigh a rule pack's prior against the model (motion_core.rules.prior.prior_pull).
+    joint_std_deg: np.ndarray | None = None
+
+
+class MotionGenerator(Protocol):
+    """What a motion model offers the pipeline. One class per kind, registered by the ``model``
+    key of its weights file's metadata (:mod:`motion_core.models.registry`)."""
+
+    kind: ClassVar[str]
+    source: str  # the weights file
+    meta: dict[str, Any]
+
+    def generate(self, text: str, embedding: np.ndarray, seconds: float, seed: int, mode: str,
+                 tpose: np.ndarray | None = None) -> Generation:
+        """``embedding`` (384,) of ``text``; ``tpose`` (21, 3) metres of the target rig (the model's
+        own skeleton when None). Returns ``seconds`` of motion at 25 fps on the model's skeleton."""
+        ...
+
+
+def skeleton_feature(tpose: np.ndarray) -> np.ndarray:
+    """(21, 3) T-pose -> (63,) divided by leg length, as in training."""
+    return (np.asarray(tpose) / leg_length(np.asarray(tpose))).reshape(-1).astype(np.float32)
+
+
+def smooth_noise(rng: np.random.Generator, frames: int, dims: int, width_s: float = 0.5) -> np.ndarray:
+    """(frames, dims) unit-variance Gaussian noise, low-passed over ~``width_s`` seconds (no jitter)."""
+    sigma = width_s * config.FPS / 2
+    half = int(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    kernel /= np.sqrt((kernel ** 2).sum())  # keeps unit variance
+    white = rng.standard_normal((frames + 2 * half, dims))
+    out = np.stack([np.convolve(white[:, d], kernel, mode="valid") for d in range(dims)], -1)
+    return out[:frames]
+
+
+_DURATION = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s*(?:s|sec|secs|second|seconds)\b", re.I)
+
+
+def duration_from_prompt(prompt: str) -> float | None:
+    """'a slow bow, 12 seconds' -> 12.0; None when the prompt names no duration."""
+    m = _DURATION.search(prompt)
+    return float(m.group(1)) if m else None
+
+
+def validate(prompt: str, seconds: float, mode: str) -> str:
+    text = " ".join(str(prompt).split())
+    if not text:
+        raise GenerationError("the prompt is empty; describe the motion, e.g. \"a proud bow\"")
+    if not (np.isfinite(seconds) and config.MIN_SECONDS <= seconds <= config.MAX_SECONDS):
+        raise GenerationError(f"duration {seconds:g} s is out of range; choose {config.MIN_SECONDS:g} to "
+                              f"{config.MAX_SECONDS:g} seconds")
+    if mode not in MODES:
+        raise GenerationError(f"mode {mode!r} is unknown; choose {' or '.join(MODES)}")
+    return text
+
+
+def generate(prompt: str, seconds: float, seed: int, model: MotionGenerator, encoder: TextEncoder,
+             mode: str = "canonical", tpose: np.ndarray | None = None) -> Generation:
+    """Generate ``seconds`` of motion at 25 fps for ``prompt``.
+
+    Args:
+        tpose: (21, 3) the target rig's canonical T-pose (metres) for the skeleton feature; the
+            model's training skeleton when None. The motion is returned on the model's skeleton;
+            retargeting adapts it to any rig.
+    """
+    text = validate(prompt, seconds, mode)
+    return model.generate(text, encoder.encode(text)[0], seconds, seed, mode, tpose)

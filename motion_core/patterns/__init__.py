@@ -1,0 +1,1 @@
+"""Pattern memory (visual and semantic banks), damage simulation and symbol binding: see README.md here."""

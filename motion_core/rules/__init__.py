@@ -1,0 +1,1 @@
+"""Cultural and physiological rules: packs, joint angles, taboo interception, limits, IK, priors, the audit."""
