@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +18,9 @@ from .rigs.axes import AxisConvention, parse_unit
 from .rigs.bonemap import NotHumanoidError, build_bone_map, guess_family, load_override
 from .rigs.builtin import NAMES as BUILTIN_RIGS
 from .rigs.builtin import builtin_rig
-from .rigs.bvh import BVHError, read_bvh, write_bvh
-from .rigs.retarget import make_rig, motion_from_clip, retarget_clip
+from .rigs.bvh import BvhClip, BVHError, read_bvh, write_bvh
+from .rigs.retarget import Rig, make_rig, motion_from_clip, retarget_clip
+from .rules.pack import RulePack
 from .skeleton import canonical
 
 
@@ -26,13 +28,13 @@ class UserError(Exception):
     """A problem with the user's input, reported as one line and exit code 1."""
 
 
-def _axes(args) -> AxisConvention | None:
+def _axes(args: argparse.Namespace) -> AxisConvention | None:
     if args.unit is None and args.up is None:
         return None
     return AxisConvention(args.up or "Y", parse_unit(args.unit) if args.unit else 0.01)
 
 
-def _load(path: str, map_file: str | None, axes: AxisConvention | None):
+def _load(path: str, map_file: str | None, axes: AxisConvention | None) -> tuple[Rig, BvhClip]:
     if path in BUILTIN_RIGS and not Path(path).exists():
         return builtin_rig(path)
     p = Path(path)
@@ -43,10 +45,10 @@ def _load(path: str, map_file: str | None, axes: AxisConvention | None):
     return make_rig(clip.skeleton, p.name, axes, override, clip), clip
 
 
-def cmd_inspect(args) -> int:
+def cmd_inspect(args: argparse.Namespace) -> int:
     clip = read_bvh(args.file)
     sk = clip.skeleton
-    info = {
+    info: dict[str, Any] = {
         "file": str(args.file),
         "joints": sk.num_joints,
         "channels": sk.num_channels,
@@ -85,7 +87,7 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def cmd_retarget(args) -> int:
+def cmd_retarget(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
@@ -103,7 +105,7 @@ def cmd_retarget(args) -> int:
     return 0
 
 
-def cmd_generate(args) -> int:
+def cmd_generate(args: argparse.Namespace) -> int:
     from .models.generate import duration_from_prompt
     from .models.registry import load_model
     from .pipeline import ApplyRules, GenerateMotion, OutputSet, Request, WriteAudit, WriteBVH, make_job, run
@@ -136,7 +138,7 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def cmd_rules(args) -> int:
+def cmd_rules(args: argparse.Namespace) -> int:
     from .rules.pack import builtin_packs, load_pack
 
     if args.action == "list":
@@ -153,7 +155,7 @@ def cmd_rules(args) -> int:
     return 0
 
 
-def _check_clips(pack, inputs: list[str]) -> int:
+def _check_clips(pack: RulePack, inputs: list[str]) -> int:
     """How reference clips sit against a pack: frames outside the joint limits, frames in each taboo."""
     from .rigs.retarget import load_rig
     from .rules.apply import compliance
@@ -179,7 +181,7 @@ def _check_clips(pack, inputs: list[str]) -> int:
     return 0
 
 
-def cmd_prior(args) -> int:
+def cmd_prior(args: argparse.Namespace) -> int:
     from .files import write_json_atomic
     from .rules.pack import DEFAULT_PACK, load_pack, parse_pack
     from .rules.prior_build import build_prior_pack
@@ -200,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m motion_core", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    def axes_args(sp):
+    def axes_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--unit", help="source unit: m, cm, mm, inch or metres per unit (default: inferred)")
         sp.add_argument("--up", choices=["Y", "Z"], help="source up axis (default: inferred)")
 
@@ -261,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except (UserError, BVHError, NotHumanoidError, ValueError, KeyError, OSError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"error: {msg}", file=sys.stderr)

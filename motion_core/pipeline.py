@@ -72,7 +72,7 @@ class Stage(Protocol):
     def __call__(self, job: Job) -> None: ...
 
 
-def make_job(request: Request, rules: str | os.PathLike[str] | RulePack | None = DEFAULT_PACK,
+def make_job(request: Request, rules: str | Path | RulePack | None = DEFAULT_PACK,
              tpose: np.ndarray | None = None) -> Job:
     """A job with its rule pack validated first: a bad pack raises RulePackError before any work."""
     pack = rules if isinstance(rules, RulePack) else load_pack(rules or DEFAULT_PACK)

@@ -127,6 +127,7 @@ class PhaseMDN:
         skel = skeleton_feature(p["tpose"] if tpose is None else tpose)
         offset = float(rng.uniform(0.0, max(config.PHASE_PERIODS_S)))
         log_pi, mu, sigma = self.forward(emb, skel, phase_features(frames, offset), need_sigma=True)
+        assert sigma is not None
 
         sims = p["pair_emb"] @ emb
         pair = int(np.argmax(sims))

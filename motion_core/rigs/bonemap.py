@@ -161,9 +161,9 @@ def _auto(sk: Skeleton) -> dict[str, int]:
             found["pelvis"] = max(common, key=lambda k: depth[k])
 
     # Spine chain: structural. The chest is where the arms branch off.
-    arm_roots = [found.get(p + "clavicle", found.get(p + "upper_arm")) for p in ("l_", "r_")]
-    if "pelvis" in found and all(a is not None for a in arm_roots):
-        common = set(sk.ancestors(arm_roots[0])) & set(sk.ancestors(arm_roots[1]))
+    l_root, r_root = (found.get(p + "clavicle", found.get(p + "upper_arm")) for p in ("l_", "r_"))
+    if "pelvis" in found and l_root is not None and r_root is not None:
+        common = set(sk.ancestors(l_root)) & set(sk.ancestors(r_root))
         chest = max(common, key=lambda k: depth[k]) if common else None
         if chest is not None and chest != found["pelvis"] and found["pelvis"] in sk.ancestors(chest):
             found["chest"] = chest

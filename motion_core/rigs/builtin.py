@@ -40,7 +40,7 @@ def canonical_skeleton() -> Skeleton:
                                      CANONICAL_TPOSE[np.maximum(canonical.PARENTS, 0)], 0)
     off[0] = [0, 0, 0.97]
     six = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
-    chans = [six if p < 0 else six[3:] for p in canonical.PARENTS]
+    chans: list[tuple[str, ...]] = [six if p < 0 else six[3:] for p in canonical.PARENTS]
     ends = [(canonical.INDEX["head"], np.array([0, 0, 0.18]))]
     ends += [(canonical.INDEX[s + "hand"], np.array([0.08 * sgn, 0, 0])) for s, sgn in (("l_", 1), ("r_", -1))]
     ends += [(canonical.INDEX[s + "toe"], np.array([0, -0.06, 0])) for s in ("l_", "r_")]

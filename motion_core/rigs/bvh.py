@@ -9,8 +9,10 @@ naming the file, the line and what was expected.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -301,7 +303,7 @@ def _parse_motion(lines: list[str], motion_line: int, sk: Skeleton, source: str)
     return frame_time, values.reshape(frames, ncols) if ncols else np.zeros((frames, 0))
 
 
-def _locate_bad_value(tokens: list[str], line_numbers: list[int], sk: Skeleton, ncols: int, source: str):
+def _locate_bad_value(tokens: list[str], line_numbers: list[int], sk: Skeleton, ncols: int, source: str) -> NoReturn:
     col_names = [f"{name} {c}" for name, chans in zip(sk.names, sk.channels, strict=True) for c in chans]
     for k, tok in enumerate(tokens):
         try:
@@ -327,7 +329,7 @@ def format_bvh(clip: BvhClip) -> str:
     for j, off in sk.end_sites:
         ends.setdefault(j, []).append(off)
 
-    def fmt3(v) -> str:
+    def fmt3(v: Iterable[float]) -> str:
         return " ".join(f"{float(x):.6f}" for x in v)
 
     def emit(j: int, depth: int) -> None:

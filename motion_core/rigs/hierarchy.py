@@ -6,6 +6,7 @@ source uses (see :mod:`motion_core.axes` for the conversion to the canonical fra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,9 +33,10 @@ class Skeleton:
     names: list[str]
     parents: np.ndarray
     offsets: np.ndarray
-    channels: list[tuple[str, ...]] = field(default_factory=list)
+    channels: Sequence[tuple[str, ...]] = field(default_factory=list)
     end_sites: list[tuple[int, np.ndarray]] = field(default_factory=list)
-    rest_rotations: np.ndarray | None = None
+    #: filled with identities when not given
+    rest_rotations: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.parents = np.asarray(self.parents, dtype=np.int64)

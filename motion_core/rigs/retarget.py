@@ -213,7 +213,7 @@ def calibrate_twist(rig: Rig, clips: list[BvhClip]) -> dict[str, float]:
         q = matrix_to_quat(delta)
         psi = 2 * np.arctan2(q[:, 1:] @ axis, q[:, 0])
         phi = float(np.arctan2(np.sin(psi).mean(), np.cos(psi).mean()))
-        fix = axis_angle_to_matrix(axis, phi)
+        fix = axis_angle_to_matrix(axis, np.asarray(phi))
         d[:, k] = d[:, k] @ fix.T  # D' = D R(axis, -phi): later children see the corrected parent
         g_t[idx[c]] = fix @ g_t[idx[c]]
         out[c] = float(np.degrees(phi))

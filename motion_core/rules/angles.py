@@ -18,12 +18,17 @@ Anatomical aliases (``l_elbow`` = ``l_forearm`` ...) are accepted wherever a joi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from ..skeleton import canonical
 from ..skeleton.kinematics import global_rotations, local_from_global
 from ..skeleton.motion import Motion
 from ..skeleton.rotations import matrix_to_quat, quat_mul, quat_to_matrix
+
+#: which canonical joints an array's J axis holds: all (a slice) or a list of indices
+JointIndex = slice | list[int] | np.ndarray
 
 AXES = ("x", "y", "z")
 MEASURES = ("rot", "bend")
@@ -77,7 +82,7 @@ def global_from_local(local_mats: np.ndarray) -> np.ndarray:
     return global_rotations(canonical.PARENTS, local_mats)
 
 
-def with_local(motion: Motion, local_new: np.ndarray, joints) -> Motion:
+def with_local(motion: Motion, local_new: np.ndarray, joints: Iterable[int]) -> Motion:
     """``motion`` with the local rotations of ``joints`` taken from ``local_new`` (T, 21, 3, 3).
 
     Joints outside ``joints`` and their subtrees keep their stored rotations bit for bit.
@@ -107,13 +112,13 @@ def rotvec_to_quat(v: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cos(half)[..., None], v * scale[..., None]], axis=-1)
 
 
-def quat_to_rot(q: np.ndarray, joints=slice(None)) -> np.ndarray:
+def quat_to_rot(q: np.ndarray, joints: JointIndex = slice(None)) -> np.ndarray:
     """(..., J, 4) local quaternions -> (..., J, 3) the ``rot`` measure (mirrored, degrees).
     ``joints`` names the J canonical joints (all 21 by default)."""
     return np.degrees(quat_to_rotvec(q)) * MIRROR[joints]
 
 
-def rot_to_quat(rot_deg: np.ndarray, joints=slice(None)) -> np.ndarray:
+def rot_to_quat(rot_deg: np.ndarray, joints: JointIndex = slice(None)) -> np.ndarray:
     """Inverse of :func:`quat_to_rot`."""
     return rotvec_to_quat(np.radians(np.asarray(rot_deg) * MIRROR[joints]))
 

@@ -77,7 +77,7 @@ class AuditRecord:
     model: Json | None
     generation: Json  # component, mixture and cultural weights, the prior pair the prompt was read as
     pack: Json  # RulePack.summary()
-    sources: list[Json]
+    sources: dict[str, Json]
     warning: str
     during: During
     before: Compliance
@@ -112,7 +112,7 @@ class AuditRecord:
             raise ValueError(f"audit record format {d.get('format_version')} is not {FORMAT_VERSION}")
         try:
             return cls(d["request"], d.get("model"), d.get("generation", {}), d["pre"]["rule_pack"],
-                       d["pre"].get("sources", []), d["pre"].get("warning", ""), During.from_json(d["during"]),
+                       d["pre"].get("sources", {}), d["pre"].get("warning", ""), During.from_json(d["during"]),
                        Compliance.from_json(d["after"]["before"]), Compliance.from_json(d["after"]["after"]),
                        d.get("review", {}), d.get("output", {}), d.get("created_utc", ""))
         except (KeyError, TypeError) as e:

@@ -72,22 +72,22 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
     cj = [canonical.INDEX[c] for c in chain]
     reach = np.array([canonical.subtree_mask([j])[eff] for j in cj], dtype=np.float64)  # (C, E)
     if not reach.any(0).all():
-        bad = [canonical.JOINTS[e] for e, r in zip(eff, reach.any(0), strict=True) if not r]
-        raise ValueError(f"no chain joint moves {', '.join(bad)}; add its ancestors to the chain")
+        unreached = [canonical.JOINTS[k] for k, r in zip(eff, reach.any(0), strict=True) if not r]
+        raise ValueError(f"no chain joint moves {', '.join(unreached)}; add its ancestors to the chain")
     local = local_matrices(motion.global_matrices())
     lo = hi = None
     if pack is not None:
         lo, hi = pack.limits[cj, :, 0], pack.limits[cj, :, 1]
 
     needed = set()
-    for e in eff:  # FK only along the paths to the effectors
-        j = e
+    for effector in eff:  # FK only along the paths to the effectors
+        j = effector
         while j >= 0:
             needed.add(int(j))
             j = parents[j]
     order = sorted(needed)  # canonical joints are stored parents first
 
-    def evaluate(loc):
+    def evaluate(loc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         g, pos = _forward(loc, motion.root[idx], motion.tpose, parents, order)
         e = (x_d[idx] - pos[:, eff]) * has[idx][..., None]
         return g, pos, e

@@ -102,7 +102,7 @@ def _region_mask(t: Taboo, offenders: np.ndarray) -> np.ndarray:
         for j in np.flatnonzero(offenders.any(0)):
             region = [canonical.INDEX[r] for r in offending_region(int(j))]
             hit = offenders[:, j]
-            mask[np.ix_(hit, region)] = True
+            mask[np.ix_(hit, np.array(region))] = True
     keep = [canonical.INDEX[p] for p in t.preserve]
     mask[:, keep] = False
     mask[:, 0] = False

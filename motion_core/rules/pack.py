@@ -13,9 +13,11 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,9 +28,10 @@ from .angles import ALIASES, AXES, MEASURES, joint_index
 FORMAT = "heritage-motion-rules"
 FORMAT_VERSION = 1
 STATUSES = ("default", "illustrative", "user-reference", "expert-reviewed")
-OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 SACREDNESS_MARGIN = {"sacred": config.MARGIN_SACRED, "decorative": config.MARGIN_DECORATIVE}
-COLOUR_KINDS = {
+COLOUR_KINDS: dict[str, dict[str, type]] = {
     "avoid-combination": {"colours": list, "context": str},
     "restrict-to-gender": {"symbol": str, "gender": str},
     "context-meaning": {"colour": str, "meanings": dict},
@@ -65,7 +68,7 @@ class Condition:
 
     def describe(self) -> str:
         name = canonical.JOINTS[self.joint]
-        what = f"{name} rot.{AXES[self.axis]}" if self.measure == "rot" else f"{name} bend"
+        what = f"{name} rot.{AXES[self.axis]}" if self.axis is not None else f"{name} bend"
         return f"{what} {self.op} {self.deg:g} deg"
 
 
@@ -108,16 +111,16 @@ class RulePack:
 
 
 class _Ctx:
-    def __init__(self, file: str):
+    def __init__(self, file: str) -> None:
         self.file = file
 
-    def fail(self, key: str, value, allowed: str) -> RulePackError:
+    def fail(self, key: str, value: Any, allowed: str) -> RulePackError:
         shown = json.dumps(value) if not isinstance(value, str) else repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         return RulePackError(f"{self.file}: {key} = {shown}: {allowed}")
 
-    def get(self, obj: dict, key: str, path: str, kind, required: bool = True, default=None):
+    def get(self, obj: dict[str, Any], key: str, path: str, kind: type, required: bool = True, default: Any = None) -> Any:
         if key not in obj:
             if required:
                 raise self.fail(f"{path}.{key}".lstrip("."), None, f"required ({_kind_name(kind)})")
@@ -133,7 +136,7 @@ class _Ctx:
             raise self.fail(f"{path}.{key}".lstrip("."), value, f"expected {_kind_name(kind)}")
         return value
 
-    def joint(self, name, key: str) -> int:
+    def joint(self, name: Any, key: str) -> int:
         if not isinstance(name, str):
             raise self.fail(key, name, "expected a joint name")
         try:
@@ -142,19 +145,19 @@ class _Ctx:
             raise self.fail(key, name, "unknown joint; allowed: " + ", ".join(canonical.JOINTS)
                             + "; aliases: " + ", ".join(ALIASES)) from None
 
-    def source(self, value, key: str, sources: dict) -> str:
+    def source(self, value: Any, key: str, sources: dict[str, Any]) -> str:
         if not isinstance(value, str) or value not in sources:
             raise self.fail(key, value, "every rule names its source: one of the ids under 'sources' ("
                             + ", ".join(sources) + ")")
         return value
 
 
-def _kind_name(kind) -> str:
+def _kind_name(kind: type) -> str:
     return {str: "a string", float: "a number", int: "an integer", list: "a list", dict: "an object",
             bool: "true or false"}.get(kind, str(kind))
 
 
-def _angle_pair(ctx: _Ctx, value, key: str) -> tuple[float, float]:
+def _angle_pair(ctx: _Ctx, value: Any, key: str) -> tuple[float, float]:
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
         raise ctx.fail(key, value, "expected [min, max] in degrees")
@@ -164,7 +167,7 @@ def _angle_pair(ctx: _Ctx, value, key: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _vector3(ctx: _Ctx, value, key: str, lo: float = -180, hi: float = 180) -> np.ndarray:
+def _vector3(ctx: _Ctx, value: Any, key: str, lo: float = -180, hi: float = 180) -> np.ndarray:
     if (not isinstance(value, list) or len(value) != 3
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
         raise ctx.fail(key, value, "expected [x, y, z] in degrees")
@@ -174,7 +177,7 @@ def _vector3(ctx: _Ctx, value, key: str, lo: float = -180, hi: float = 180) -> n
     return v
 
 
-def _region(ctx: _Ctx, items, key: str, allow_offending: bool) -> tuple[str, ...]:
+def _region(ctx: _Ctx, items: Any, key: str, allow_offending: bool) -> tuple[str, ...]:
     if not isinstance(items, list) or not items:
         raise ctx.fail(key, items, "expected a non-empty list of joints or regions (" + ", ".join(REGIONS) + ")")
     out: list[str] = []
@@ -192,7 +195,7 @@ def _region(ctx: _Ctx, items, key: str, allow_offending: bool) -> tuple[str, ...
     return tuple(dict.fromkeys(out))
 
 
-def _condition(ctx: _Ctx, c, key: str) -> Condition:
+def _condition(ctx: _Ctx, c: Any, key: str) -> Condition:
     if not isinstance(c, dict):
         raise ctx.fail(key, c, "expected a condition {measure, joint, [axis], op, deg}")
     unknown = set(c) - {"measure", "joint", "axis", "op", "deg"}
@@ -221,7 +224,7 @@ def _condition(ctx: _Ctx, c, key: str) -> Condition:
     return Condition(measure, j, axis, op, deg)
 
 
-def _objects(ctx: _Ctx, data: dict, name: str):
+def _objects(ctx: _Ctx, data: dict[str, Any], name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(key path, object) for each item of the optional list ``name``; a non-object item is an error."""
     for i, item in enumerate(ctx.get(data, name, "", list, required=False, default=[])):
         key = f"{name}[{i}]"
@@ -356,10 +359,10 @@ def parse_pack(data: dict, file: str, base_limits: np.ndarray | None = None, sha
     if taboos and ref is None:
         raise ctx.fail("reference", None, "a pack with taboos needs a safe reference pose (reference.theta_ref) "
                        "to replace offending joints with")
-    for t in taboos:  # the safe pose must itself be allowed, or interception could never succeed
-        fired = _fires_on_pose(t, theta_ref)
+    for taboo in taboos:  # the safe pose must itself be allowed, or interception could never succeed
+        fired = _fires_on_pose(taboo, theta_ref)
         if fired:
-            raise ctx.fail("reference.theta_ref", "(safe pose)", f"lies inside taboo {t.id!r} ({fired}); "
+            raise ctx.fail("reference.theta_ref", "(safe pose)", f"lies inside taboo {taboo.id!r} ({fired}); "
                            "choose a reference outside every taboo domain")
 
     prior = None

@@ -15,6 +15,7 @@ describes those clips only; it is a ``user-reference`` pack, not an ethnographic
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from .pack import DEFAULT_PACK, FORMAT, FORMAT_VERSION, load_pack
 STD_FLOOR_DEG = 2.0
 
 
-def clip_files(inputs: list[str | Path]) -> list[Path]:
+def clip_files(inputs: Sequence[str | Path]) -> list[Path]:
     """The .bvh files named by ``inputs`` (files, or folders of them), sorted; an error if none."""
     files: list[Path] = []
     for item in inputs:
@@ -57,7 +58,7 @@ def local_quaternions(files: list[Path]) -> tuple[np.ndarray, list[dict]]:
     return np.concatenate(quats), records
 
 
-def build_prior_pack(inputs: list[str | Path], name: str, terms: str = "") -> dict:
+def build_prior_pack(inputs: Sequence[str | Path], name: str, terms: str = "") -> dict:
     """A ``user-reference`` rule pack (as a dict, ready for JSON) from reference clips."""
     files = clip_files(inputs)
     q, records = local_quaternions(files)
@@ -73,7 +74,7 @@ def build_prior_pack(inputs: list[str | Path], name: str, terms: str = "") -> di
     lo, hi = np.percentile(rot, [0.5, 99.5], axis=0)
     joints = canonical.JOINTS[1:]
 
-    def r(v):
+    def r(v: np.ndarray) -> list[float]:
         return [round(float(x), 2) for x in v]
 
     total = sum(rec["frames_25fps"] for rec in records)
@@ -81,7 +82,7 @@ def build_prior_pack(inputs: list[str | Path], name: str, terms: str = "") -> di
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name, "version": "1",
         "title": f"Prior from {len(files)} reference clip(s)",
         "status": "user-reference",
-        "status_note": f"Built by 'prior build' from {len(files)} reference clip(s), {total} frames at 25 fps. It "
+        "status_note": f"Built by 'prior build' from {len(files)} reference clip(s), {total} frames at {config.FPS:g} fps. It "
                        "describes how those clips move, nothing more; it carries no taboos and no expert review.",
         "extends": DEFAULT_PACK,
         "sources": {"reference-clips": {

@@ -10,6 +10,8 @@ stored as global rotations relative to it (see :mod:`motion_core.motion`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 JOINTS: tuple[str, ...] = (
@@ -59,7 +61,7 @@ TIGHT_JOINTS: tuple[str, ...] = ("pelvis", "spine", "chest", "neck")
 LOOSE_JOINTS: tuple[str, ...] = ("l_hand", "r_hand", "l_forearm", "r_forearm")
 
 
-def subtree_mask(joints) -> np.ndarray:
+def subtree_mask(joints: Iterable[int]) -> np.ndarray:
     """(21,) bool: the given joint indices and every joint below them (joints are stored parents first)."""
     mask = np.zeros(len(JOINTS), dtype=bool)
     mask[list(joints)] = True

@@ -188,17 +188,17 @@ class TextEncoder:
         for layer in range(_LAYERS):
             p = f"encoder.layer.{layer}."
 
-            def lin(v, name, p=p):
+            def lin(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
                 return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
-            def heads(v):
+            def heads(v: np.ndarray) -> np.ndarray:
                 return v.reshape(n, length, _HEADS, hd).transpose(0, 2, 1, 3)
 
-            q, k, v = (heads(lin(x, f"attention.self.{m}")) for m in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(hd)) + bias
+            q, key, val = (heads(lin(x, f"attention.self.{m}")) for m in ("query", "key", "value"))
+            scores = q @ key.transpose(0, 1, 3, 2) / np.float32(np.sqrt(hd)) + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attn = scores / scores.sum(-1, keepdims=True)
-            ctx = (attn @ v).transpose(0, 2, 1, 3).reshape(n, length, DIM)
+            ctx = (attn @ val).transpose(0, 2, 1, 3).reshape(n, length, DIM)
             x = _layer_norm(x + lin(ctx, "attention.output.dense"),
                             w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
             h = lin(x, "intermediate.dense")
