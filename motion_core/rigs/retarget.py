@@ -412,9 +412,9 @@ def clip_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
     return BvhClip(sk, 1.0 / motion.fps, values)
 
 
-#: Channels of a BVH written for a rig that has none (a Blender armature): the root carries the
-#: position; every joint three rotations in Z X Y order (the common BVH layout; Blender's exporter
-#: and importer read it). Product choice.
+#: Channels of a BVH written for a rig that has none (a Blender armature): the root (and the pelvis,
+#: when it is not the root) carry a position; every joint three rotations in Z X Y order (the common
+#: BVH layout; Blender's exporter and importer read it). Product choice.
 BVH_ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
 BVH_JOINT_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
 
@@ -435,7 +435,11 @@ def bvh_rig(rig: Rig) -> Rig:
         rest_g[j] = sk.rest_rotations[j] if p < 0 else rest_g[p] @ sk.rest_rotations[j]
         pos[j] = sk.offsets[j] if p < 0 else pos[p] + rest_g[p] @ sk.offsets[j]
     offsets = pos - np.where(sk.parents[:, None] >= 0, pos[np.maximum(sk.parents, 0)], 0)
-    channels = [BVH_ROOT_CHANNELS if p < 0 else BVH_JOINT_CHANNELS for p in sk.parents]
+    # The pelvis carries the root motion as on the armature (root_carrier), so a root above it (a
+    # Bandai-Namco joint_Root) stays where the armature keeps it.
+    pelvis = rig.bone_map.indices(sk)["pelvis"]
+    channels = [BVH_ROOT_CHANNELS if p < 0 or j == pelvis else BVH_JOINT_CHANNELS
+                for j, p in enumerate(sk.parents)]
     ends = [(j, rest_g[j] @ off) for j, off in sk.end_sites]
     out = Rig(rig.name, Skeleton(list(sk.names), sk.parents.copy(), offsets, channels, ends), rig.axes, rig.bone_map)
     # The same T-pose: each joint's global rotation relative to its rest, in the canonical frame.
