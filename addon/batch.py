@@ -135,6 +135,8 @@ def read_prompts(path: Path) -> list[tuple[int, dict | ItemError]]:
                 if isinstance(item.get(key), str) and item[key].endswith((".json", ".bvh")):
                     item[key] = str((path.parent / item[key]).resolve())
             out.append((n, item))
+        except RecursionError:
+            out.append((n, ItemError(f"{path}:{n}: JSON nested too deeply; expected one flat object")))
         except ValueError as e:
             out.append((n, ItemError(f"{path}:{n}: {e}")))
     return out

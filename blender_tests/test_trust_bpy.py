@@ -257,6 +257,10 @@ def test_quiet_surprises_are_reported(tmp_path, capsys):
     _write_prompts(tmp_path / "p.jsonl", [{"prompt": "a proud bow", "seed": -1}])
     assert batch.main(["--prompts", str(tmp_path / "p.jsonl"), "--out", str(out)]) == 1
     assert "line 1: seed -1: expected a whole number" in capsys.readouterr().err
+    deep = tmp_path / "deep.jsonl"
+    deep.write_bytes(b"\xef\xbb\xbf# a byte-order mark and a comment first\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    assert batch.main(["--prompts", str(deep), "--out", str(out)]) == 1
+    assert f"error: {deep}:2: JSON nested too deeply" in capsys.readouterr().err
     assert not out.exists() or not list(out.iterdir())
 
 

@@ -366,6 +366,9 @@ def test_rule_pack_json_is_bounded_with_the_file_named(tmp_path):
     huge.write_bytes(b" " * (config.PACK_MAX_BYTES + 1))
     with pytest.raises(RulePackError, match=rf"^{huge}: 16,777,217 bytes; a rule pack may be at most"):
         load_pack(huge)
+    from motion_core.rigs.bonemap import load_override
+    with pytest.raises(ValueError, match=rf"^{deep}: cannot read bone-map override"):
+        load_override(deep, builtin_rig("cmu")[0].skeleton)
     brackets_in_strings = tmp_path / "s.json"
     brackets_in_strings.write_text('{"format": "heritage-motion-rules", "title": "' + "[{" * 100 + '"}')
     with pytest.raises(RulePackError) as e:
