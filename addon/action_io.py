@@ -1,4 +1,8 @@
-"""Write pose keys into a new action, on Blender 3.4 (legacy F-curves) and 4.4+ (layered)."""
+"""Write pose keys into a new action, on Blender 3.4 (legacy F-curves) and 4.4+ (layered).
+
+``Action.fcurve_ensure_for_datablock`` exists from 4.4; its ``group_name`` argument only from 5.0, so on
+4.4 and 4.5 the F-curve is put into its bone's group through the slot's channel bag (found by the
+4.5 LTS test)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ import numpy as np
 
 def _fcurve(action: bpy.types.Action, obj: bpy.types.Object, path: str, index: int, group: str):
     if hasattr(action, "fcurve_ensure_for_datablock"):  # 4.4+: layers, strips, slots
-        return action.fcurve_ensure_for_datablock(obj, path, index=index, group_name=group)
+        params = bpy.types.Action.bl_rna.functions["fcurve_ensure_for_datablock"].parameters
+        if "group_name" in params:  # 5.0+
+            return action.fcurve_ensure_for_datablock(obj, path, index=index, group_name=group)
+        fc = action.fcurve_ensure_for_datablock(obj, path, index=index)  # 4.4, 4.5
+        if fc.group is None or fc.group.name != group:
+            bag = action.layers[0].strips[0].channelbag(obj.animation_data.action_slot)
+            fc.group = bag.groups.get(group) or bag.groups.new(group)
+        return fc
     fc = action.fcurves.find(path, index=index)
     return fc or action.fcurves.new(path, index=index, action_group=group)
 

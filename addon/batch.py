@@ -12,11 +12,16 @@ required (a rule-pack or rig path is relative to the prompts file). Without "rig
 onto the armature of the opened .blend (``--armature NAME``, else the active or only armature),
 or, with no .blend, onto the default costumed dancer.
 
-Outputs per prompt, in --out: NAME.mp4, NAME.bvh, NAME.audit.json, NAME.png (poster). They are
-made in a staging folder and moved into place together. A rerun skips prompts whose outputs all
-exist, so an interrupted batch resumes; --force redoes them. A failing prompt is reported
-(``error: line N: ...``) and the others still run; the exit code is then 1 (0 when all succeed,
-2 for a bad command line).
+Outputs per prompt, in --out: NAME.mp4, NAME.bvh, NAME.audit.json, NAME.png (poster). NAME is the
+prompt's slug, a hash of every setting that changes the output, the seed and the rig, so two
+different requests never share a name (a "name" given in the file that two different requests use
+is an error). The files are made in a staging folder and placed as one set, with a manifest written
+last (``.NAME.hm-set.json``); each set is locked while it is made (``.NAME.hm-lock``), so a second
+batch into the same folder waits for it and then skips it. A rerun skips complete sets, finishes or
+redoes an interrupted one (a kill at any point resumes), and removes staging folders left by killed
+runs; --force redoes complete sets of the same request, never another request's. A failing prompt is
+reported (``error: line N: ...``) and the others still run; the exit code is then 1 (0 when all
+succeed, 2 for a bad command line).
 """
 
 from __future__ import annotations
@@ -36,16 +41,21 @@ import bpy  # noqa: E402
 from . import stages  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
 from .motion_core import config  # noqa: E402
-from .motion_core.models.generate import ModelError  # noqa: E402
+from .motion_core.cli import seed_arg  # noqa: E402
+from .motion_core.files import LockHeld  # noqa: E402
+from .motion_core.models.generate import ModelError, check_seed, request_seconds  # noqa: E402
 from .motion_core.pipeline import (  # noqa: E402
     ApplyRules,
     GenerateMotion,
     Job,
+    OutputConflict,
     OutputSet,
     Request,
     WriteAudit,
     WriteBVH,
     make_job,
+    remove_abandoned_stages,
+    request_key,
 )
 from .motion_core.pipeline import run as run_stages  # noqa: E402
 from .motion_core.rigs import builtin as builtin_rigs  # noqa: E402
@@ -55,6 +65,8 @@ from .motion_core.text.encoder import TextEncoderError  # noqa: E402
 from .rig_io import add_body_mesh, armature_from_rig, rig_from_armature  # noqa: E402
 
 DEFAULT_PROMPT = "a feminine dance, slow and graceful"
+DEFAULT_SECONDS = 4.0
+MIN_RENDER_SECONDS = 0.2  # product choice: five frames, the shortest clip worth a video
 DANCER = "dancer"
 KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name")
 
@@ -71,20 +83,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m addon.batch", description=__doc__.splitlines()[0])
     p.add_argument("--prompt", default=None, help=f"one prompt (default: {DEFAULT_PROMPT!r} unless --prompts/--bvh)")
     p.add_argument("--prompts", type=Path, default=None, help="a JSON-lines file of prompts (see above)")
-    p.add_argument("--seed", type=int, default=0, help="same prompt and seed, same dance (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="same prompt and seed, same dance (0 to 2**32-1, default 0)")
     p.add_argument("--mode", choices=["canonical", "diverse"], default="canonical")
     p.add_argument("--rules", default=rule_pack.DEFAULT_PACK, help="rule pack: built-in name or JSON file")
     p.add_argument("--bvh", type=Path, default=None, help="retarget this BVH instead of generating")
     p.add_argument("--rig", default=None, help=f"target: '{DANCER}' (the costumed default), a built-in rig "
                    f"({', '.join(builtin_rigs.NAMES)}) or a BVH file; default: the .blend's armature, else {DANCER}")
     p.add_argument("--armature", default=None, help="the armature to use in the opened .blend")
-    p.add_argument("--seconds", type=float, default=4.0, help="length, 0.2 to 60 s (default 4)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="length, 0.2 to 60 s (default: a duration the prompt names, e.g. '12 seconds', else 4)")
     p.add_argument("--start", type=float, default=0.0, help="start time in a --bvh source, seconds")
     p.add_argument("--out", type=Path, default=Path("out") / "main", help="output folder (default out/main)")
     p.add_argument("--name", default=None, help="output base name for a single prompt")
     p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
-    p.add_argument("--force", action="store_true", help="redo and replace existing outputs")
+    p.add_argument("--force", action="store_true",
+                   help="redo complete outputs of the same request, and replace files this tool did not place")
     return p.parse_args(argv)
 
 
@@ -101,7 +115,7 @@ def _resolution(text: str) -> tuple[int, int]:
 def read_prompts(path: Path) -> list[tuple[int, dict | ItemError]]:
     """(line number, item or the error for that line) for each non-blank line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise ItemError(f"{path}: cannot read ({e})") from None
     out: list[tuple[int, dict | ItemError]] = []
@@ -121,22 +135,59 @@ def read_prompts(path: Path) -> list[tuple[int, dict | ItemError]]:
                 if isinstance(item.get(key), str) and item[key].endswith((".json", ".bvh")):
                     item[key] = str((path.parent / item[key]).resolve())
             out.append((n, item))
+        except RecursionError:
+            out.append((n, ItemError(f"{path}:{n}: JSON nested too deeply; expected one flat object")))
         except ValueError as e:
             out.append((n, ItemError(f"{path}:{n}: {e}")))
     return out
 
 
-def _item_name(item: dict, default_rig: str | None) -> str:
+def _file_sha(path: str | Path | None) -> str | None:
+    """SHA-256 of a file the output depends on (a rig, a clip, a .blend); None when there is none."""
+    if not path or not Path(path).is_file():
+        return None
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _settings(item: dict, args, seconds: float, seed: int, job: Job, blend: str) -> dict:
+    """Every setting that changes the output: recorded in the set's manifest and hashed into its name."""
+    rig = item.get("rig", args.rig)
+    bvh_file = item.get("bvh")
+    return {
+        "prompt": item["prompt"], "seed": seed, "seconds": seconds, "mode": item.get("mode", args.mode),
+        "rules": None if bvh_file else job.pack.name, "rules_sha256": None if bvh_file else job.pack.sha256,
+        "rig": rig, "rig_sha256": _file_sha(rig) if rig and str(rig).lower().endswith(".bvh") else None,
+        "blend": blend or None, "blend_sha256": _file_sha(blend) if blend and rig is None else None,
+        "armature": args.armature if blend and rig is None else None,
+        "bvh": str(bvh_file) if bvh_file else None, "bvh_sha256": _file_sha(bvh_file), "start": args.start if bvh_file else None,
+        "engine": args.engine, "resolution": args.resolution.lower(),
+    }
+
+
+def _item_name(item: dict, default_rig: str | None, key: str) -> str:
+    """The prompt's slug, the request's hash (8 hex digits), the seed and the rig: two requests that
+    differ in anything that changes the output get different names."""
     if item.get("name"):
         return stages.slug(str(item["name"]))
     rig = Path(str(item.get("rig") or default_rig or DANCER)).stem
-    return f"{stages.slug(item['prompt'])}-s{int(item.get('seed', 0))}_{rig}"
+    if item.get("bvh") is not None:
+        return f"{stages.slug(Path(item['bvh']).stem, 40)}-{key[:8]}_{rig}"
+    return f"{stages.slug(item['prompt'], 40)}-{key[:8]}-s{int(item.get('seed', 0))}_{rig}"
 
 
-def _outputs(folder: Path, name: str, bvh_mode: bool) -> OutputSet:
+def _outputs(folder: Path, name: str, bvh_mode: bool, settings: dict) -> OutputSet:
     """The files one prompt makes; a --bvh clip has no audit, only a record of what was done."""
     return OutputSet(folder, name, {"mp4": ".mp4", "bvh": ".bvh", "audit": ".json" if bvh_mode else ".audit.json",
-                                    "png": ".png"})
+                                    "png": ".png"}, settings)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def _scene_armature(name: str | None):
@@ -185,26 +236,54 @@ def _prepare_scene(args, rig_choice: str | None, blend: str):
     return obj, arm_rig
 
 
-def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
-    """Do one prompt (or the --bvh clip); returns the summary. Raises ItemError or another ValueError."""
+def _item_seconds(item: dict, args) -> float:
+    lo, hi = MIN_RENDER_SECONDS, config.MAX_SECONDS
+    given = item.get("seconds", args.seconds)
+    try:
+        seconds = request_seconds(item["prompt"], given, DEFAULT_SECONDS, lo, hi) if item.get("bvh") is None \
+            else float(given if given is not None else DEFAULT_SECONDS)
+    except (TypeError, ValueError) as e:
+        raise ItemError(str(e) if not isinstance(e, TypeError) else f"seconds {given!r}: expected a number") from None
+    if not lo <= seconds <= hi:
+        raise ItemError(f"seconds {seconds:g}: expected {lo:g} to {hi:g}")
+    return seconds
+
+
+def run_item(item: dict, args, models: stages.Models, blend: str = "", claimed: dict | None = None) -> dict:
+    """Do one prompt (or the --bvh clip); returns the summary. Raises ItemError or another ValueError.
+    ``claimed``: name -> (key, where) of the sets this run has made, to catch two requests sharing a name."""
     w, h = _resolution(args.resolution)
-    seconds = float(item.get("seconds", args.seconds))
-    if not 0.2 <= seconds <= config.MAX_SECONDS:
-        raise ItemError(f"seconds {seconds:g}: expected 0.2 to {config.MAX_SECONDS:g}")
+    seconds = _item_seconds(item, args)
     bvh_mode = item.get("bvh") is not None
-    name = item.get("_name") or _item_name(item, args.rig)
-    outputs = _outputs(args.out, name, bvh_mode)
-    out = {k: str(v) for k, v in outputs.paths.items()}
-    existing = outputs.existing()
-    if not args.force and len(existing) == len(outputs.paths):
-        return {"skipped": True, "outputs": out, "name": name}
-    if not args.force and existing:
-        partial = sorted(p.name for p in existing)
-        raise ItemError(f"{args.out}: {', '.join(partial)} exist but not the full set; pass --force to redo {name}")
-    seed = int(item.get("seed", args.seed))
+    seed = check_seed(item.get("seed", args.seed), "seed" if "seed" in item else "--seed")
     # The pack is validated before the scene is touched.
     job = make_job(Request(item["prompt"], max(seconds, config.MIN_SECONDS), seed, item.get("mode", args.mode)),
                    None if bvh_mode else (item.get("rules") or args.rules))
+    settings = _settings(item, args, seconds, seed, job, blend)
+    key = request_key(settings)
+    name = item.get("_name") or _item_name(item, args.rig, key)
+    if claimed is not None:
+        if name in claimed and claimed[name][0] != key:
+            raise ItemError(f"name {name!r} is already used by {claimed[name][1]} for a different request; "
+                            "give each request its own name")
+        claimed[name] = (key, item.get("_where", "an earlier line"))
+    outputs = _outputs(args.out, name, bvh_mode, settings)
+    out = {k: str(v) for k, v in outputs.paths.items()}
+    try:
+        with outputs.claim(wait=False):
+            pass
+    except LockHeld:
+        print(f"{name}: another process is making it; waiting", flush=True)
+    with outputs.claim():  # held until the set is placed: a second batch waits, then skips it
+        if not outputs.prepare(force=args.force):
+            return {"skipped": True, "outputs": out, "name": name, "warnings": []}
+        return _make(item, args, models, blend, job, outputs, name, seconds, (w, h), bvh_mode)
+
+
+def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs: OutputSet, name: str,
+          seconds: float, size: tuple[int, int], bvh_mode: bool) -> dict:
+    out = {k: str(v) for k, v in outputs.paths.items()}
+    warnings: list[str] = []
     t0 = time.perf_counter()
     obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend)
     scene = bpy.context.scene
@@ -216,28 +295,39 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
         if first >= mot.num_frames:
             raise ItemError(f"--start {args.start}: the source is only {mot.duration:.2f} s long")
         job.motion = mot.slice(first, first + frames)
-        job.extra["record"] = {"source": str(item["bvh"]), "frames": job.motion.num_frames}
+        if job.motion.num_frames < frames:
+            # Product choice: the video has the clip's length; nothing is invented past its end.
+            warnings.append(f"{item['bvh']}: the clip has {job.motion.num_frames / config.FPS:.2f} s from --start "
+                            f"{args.start:g}, less than the {seconds:g} s asked; the outputs are "
+                            f"{job.motion.num_frames / config.FPS:.2f} s long")
+            frames = job.motion.num_frames
+        job.extra["record"] = {"source": str(item["bvh"]), "frames": job.motion.num_frames, "warnings": warnings}
         make_motion: list = []
     else:
         job.tpose = rig.canonical_tpose()
         make_motion = [GenerateMotion(models.model(), models.encoder()), ApplyRules()]
     action_name = f"HM {name}" if bvh_mode else stages.action_name(item["prompt"])
     run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start)])
+    if job.generation is not None and (job.generation.info.get("understanding") or {}).get("warning"):
+        warnings.append(job.generation.info["understanding"]["warning"])
+    for m in warnings:
+        warn(f"{name}: {m}")
     t1 = time.perf_counter()
 
     def record(job: Job) -> dict:
         return {"files": out, "render": {**job.extra["render"], "output": out["mp4"]}, "blender": bpy.app.version_string,
-                "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)}}
+                "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)},
+                "warnings": warnings}
 
-    # All or nothing: made in a staging folder, moved into place only when all exist.
+    # All or nothing: made in a staging folder, placed as one set with its manifest written last.
     with outputs.staging() as staged:
         pelvis = rig.bone_map.mapping["pelvis"]
-        run_stages(job, [stages.RenderVideo(obj, pelvis, staged["mp4"], args.engine, (w, h), frames),
+        run_stages(job, [stages.RenderVideo(obj, pelvis, staged["mp4"], args.engine, size, frames),
                          stages.RenderPoster(staged["png"]), WriteBVH(rig, staged["bvh"], frames),
                          WriteAudit(staged["audit"], record)])
     summary = job.audit.to_json() if job.audit is not None else {**job.extra["record"], "output": record(job)}
     return {"skipped": False, "name": name, "action": job.extra["action"].name, "armature": obj.name, "frames": frames,
-            "outputs": out, "record": summary}
+            "outputs": out, "record": summary, "warnings": warnings}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -246,13 +336,15 @@ def run(args: argparse.Namespace) -> dict:
         raise ItemError("give either --prompt or --bvh, not both")
     if args.bvh is not None and not args.bvh.exists():
         raise ItemError(f"{args.bvh}: file not found")
+    if args.prompt is not None and not args.prompt.strip():
+        raise ItemError("--prompt is empty; describe the motion, e.g. --prompt \"a proud bow\"")
     if args.bvh is not None:
         item = {"prompt": args.bvh.stem, "bvh": args.bvh, "seed": 0}
-        item["_name"] = args.name or f"{args.bvh.stem}_{Path(args.rig or DANCER).stem}"
     else:
         item = {"prompt": args.prompt or DEFAULT_PROMPT, "seed": args.seed}
-        if args.name:
-            item["_name"] = stages.slug(args.name)
+    if args.name:
+        item["_name"] = stages.slug(args.name)
+    remove_abandoned_stages(args.out)
     return run_item(item, args, stages.Models(), bpy.data.filepath)
 
 
@@ -261,17 +353,20 @@ def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
     blend = bpy.data.filepath
     models = stages.Models()
     done, errors = [], []
+    claimed: dict[str, tuple[str, str]] = {}
+    remove_abandoned_stages(args.out)
     for n, item in read_prompts(args.prompts):
         if isinstance(item, ItemError):
             errors.append(f"error: {item}")
             print(errors[-1], file=sys.stderr)
             continue
         try:
-            summary = run_item(item, args, models, blend)
+            summary = run_item({**item, "_where": f"line {n}"}, args, models, blend, claimed)
             done.append(summary)
             state = "skipped (outputs exist)" if summary["skipped"] else f"{summary['frames']} frames"
             print(f"line {n}: {summary['name']}: {state}", flush=True)
-        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError, ModelError, TextEncoderError) as e:
+        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError, ModelError, TextEncoderError,
+                OutputConflict) as e:
             errors.append(f"error: line {n}: {e}")
             print(errors[-1], file=sys.stderr, flush=True)
     return done, errors
@@ -296,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     o = summary["outputs"]
     if summary["skipped"]:
-        print(f"outputs exist, nothing to do: {o['mp4']}")
+        print(f"outputs of this request exist, nothing to do: {o['mp4']} (--force redoes them)")
     else:
         print(f"{summary['frames']} frames at {config.FPS:g} fps on {summary['armature']}: {o['mp4']}, {o['bvh']}")
     return 0

@@ -124,8 +124,8 @@ class HM_OT_generate(bpy.types.Operator):
         if job.extra["previous_action"]:
             msg += f"; previous action '{job.extra['previous_action']}' kept"
         self.report({"INFO"}, msg)
-        if rig.bone_map.unmapped:
-            unmapped = rig.bone_map.unmapped
+        if rig.left_in_rest():
+            unmapped = rig.left_in_rest()
             self.report({"WARNING"}, "Bones left in rest pose (not mapped to the humanoid skeleton): "
                         + ", ".join(unmapped[:12]) + (" ..." if len(unmapped) > 12 else ""))
         if a.illustrative:

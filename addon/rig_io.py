@@ -21,26 +21,25 @@ def rig_from_armature(obj: bpy.types.Object, override: dict | None = None) -> re
     index = {n: k for k, n in enumerate(names)}
     parents = [index[bones[i].parent.name] if bones[i].parent else -1 for i in order]
     mats = np.array([[list(row) for row in bones[i].matrix_local] for i in order])
-    sk = armature_pose.skeleton_from_bones(names, parents, mats)
+    lengths = np.array([bones[i].length for i in order])
+    sk = armature_pose.skeleton_from_bones(names, parents, mats, lengths)
     scale = float(np.mean(list(obj.matrix_world.to_scale())))
     return retarget.make_rig(sk, obj.name, axes.AxisConvention("Z", scale), override)
 
 
 def _parents_first(bones) -> list[int]:
+    """Bone indices with every parent before its children (iterative: any chain depth)."""
     pos = {b.name: i for i, b in enumerate(bones)}
     out: list[int] = []
     seen: set[str] = set()
-
-    def visit(b):
-        if b.name in seen:
-            return
-        if b.parent:
-            visit(b.parent)
-        seen.add(b.name)
-        out.append(pos[b.name])
-
     for b in bones:
-        visit(b)
+        chain = []
+        while b is not None and b.name not in seen:
+            chain.append(b)
+            b = b.parent
+        for c in reversed(chain):
+            seen.add(c.name)
+            out.append(pos[c.name])
     return out
 
 

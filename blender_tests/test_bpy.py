@@ -93,6 +93,54 @@ def test_installed_addon_in_bpy_module(addon_zip, tmp_path, how):
     _check(r)
 
 
+#: The newest 4.2 LTS and 4.5 LTS ``bpy`` wheels on PyPI (Python 3.11), each in its own virtual
+#: environment under the git-ignored .cache/bpy-venvs, made on first use and reused. numpy < 2 as
+#: those Blender releases bundle (1.26).
+LTS_VERSIONS = ("4.2.23", "4.5.15")
+BPY_VENVS = REPO / ".cache" / "bpy-venvs"
+
+
+def bpy_venv(version: str) -> Path:
+    """The Python of a venv with ``bpy==version``; skips (with pip's reason) when it cannot be made."""
+    d = BPY_VENVS / f"bpy-{version}"
+    py = d / "bin" / "python"
+    ok = d / ".hm-ok"
+    if ok.exists() and py.exists():
+        return py
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip(f"bpy {version} wheels are for Python 3.11; this is {sys.version.split()[0]}")
+    from motion_core.files import file_lock
+    BPY_VENVS.mkdir(parents=True, exist_ok=True)
+    with file_lock(BPY_VENVS / ".hm-lock"):  # one maker at a time
+        if ok.exists() and py.exists():
+            return py
+        shutil.rmtree(d, ignore_errors=True)
+        base = getattr(sys, "_base_executable", sys.executable)
+        steps = [[base, "-m", "venv", str(d)],
+                 [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", f"bpy=={version}", "numpy<2"]]
+        for cmd in steps:
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+            except subprocess.TimeoutExpired:
+                pytest.skip(f"installing bpy {version} took over 30 min: {' '.join(cmd)}")
+            if r.returncode != 0:
+                pytest.skip(f"cannot install bpy {version} into {d}: {(r.stderr or r.stdout).strip()[-500:]}")
+        ok.touch()
+    return py
+
+
+@pytest.mark.parametrize("version", LTS_VERSIONS)
+def test_installed_addon_in_bpy_lts(addon_zip, tmp_path, version):
+    """The installed-zip scenarios (as an extension, the 4.2+ way) in Blender 4.2 LTS and 4.5 LTS, where
+    bone collections and layered actions changed."""
+    py = bpy_venv(version)
+    r = subprocess.run([str(py), str(REPO / "blender_tests" / "run_addon.py"), str(addon_zip), _optional_bvh(),
+                        str(tmp_path / "out"), "extension"], capture_output=True, text=True, timeout=900,
+                       env=_user_env(tmp_path), cwd=tmp_path)
+    out = _check(r)
+    assert f"Blender {version}" in out, out[:500]
+
+
 def test_installed_addon_in_blender_binary(addon_zip, tmp_path):
     blender = shutil.which("blender")
     if blender is None:

@@ -24,6 +24,17 @@ from .rules.pack import RulePack
 from .skeleton import canonical
 
 
+def seed_arg(text: str) -> int:
+    """argparse type of --seed: a whole number from 0 to 2**32 - 1 (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from 0 to {2 ** 32 - 1}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{value}: expected a whole number from 0 to {2 ** 32 - 1}")
+    return value
+
+
 class UserError(Exception):
     """A problem with the user's input, reported as one line and exit code 1."""
 
@@ -100,28 +111,30 @@ def cmd_retarget(args: argparse.Namespace) -> int:
     write_bvh(out, result)
     print(f"{out}: {result.num_frames} frames at {result.fps:g} fps on {tgt_rig.name} "
           f"({tgt_rig.skeleton.num_joints} joints)")
-    if tgt_rig.bone_map.unmapped:
-        print(f"  target joints kept in T-pose relative to their parent: {', '.join(tgt_rig.bone_map.unmapped)}")
+    if tgt_rig.left_in_rest():
+        print(f"  target joints kept in T-pose relative to their parent: {', '.join(tgt_rig.left_in_rest())}")
     return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .models.generate import duration_from_prompt
+    from .models.generate import request_seconds
     from .models.registry import load_model
     from .pipeline import ApplyRules, GenerateMotion, OutputSet, Request, WriteAudit, WriteBVH, make_job, run
     from .text.encoder import load_text_encoder
 
     out = Path(args.out)
-    outputs = OutputSet(out.parent, out.stem, {"bvh": out.suffix or ".bvh", "audit": ".audit.json"})
-    if outputs.existing() and not args.force:
-        raise UserError(f"{outputs.existing()[0]} exists; choose another --out or pass --force to replace it")
-    seconds = args.seconds if args.seconds is not None else (duration_from_prompt(args.prompt) or 10.0)
+    seconds = request_seconds(args.prompt, args.seconds, 10.0)
     request = Request(args.prompt, seconds, args.seed, args.mode, feet=not args.no_foot_locks)
     rig, _ = _load(args.rig, args.map, None)
     job = make_job(request, args.rules, rig.canonical_tpose())  # a bad pack stops here, before anything is made
+    settings = {"prompt": args.prompt, "seconds": seconds, "seed": args.seed, "mode": args.mode, "feet": request.feet,
+                "rules": job.pack.name, "rules_sha256": job.pack.sha256, "rig": str(args.rig), "map": args.map}
+    outputs = OutputSet(out.parent, out.stem, {"bvh": out.suffix or ".bvh", "audit": ".audit.json"}, settings)
+    if outputs.existing() and not args.force:
+        raise UserError(f"{outputs.existing()[0]} exists; choose another --out or pass --force to replace it")
     model = load_model(args.model)
     encoder = load_text_encoder(args.text_encoder)
-    with outputs.staging() as staged:
+    with outputs.claim(), outputs.staging() as staged:
         run(job, [GenerateMotion(model, encoder), ApplyRules(), WriteBVH(rig, staged["bvh"]),
                   WriteAudit(staged["audit"], lambda job: {"bvh": str(outputs.paths["bvh"]), "rig": rig.name})])
     assert job.generation is not None and job.audit is not None
@@ -135,6 +148,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
           f"{audit.after.compliant_share:.1%}; audit {outputs.paths['audit']}")
     if pack.status == "illustrative":
         print(f"  note: {pack.status_note}")
+    if (info.get("understanding") or {}).get("warning"):
+        print(f"warning: {info['understanding']['warning']}", file=sys.stderr)
     return 0
 
 
@@ -228,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("prompt", help='what to generate, e.g. "a proud bow"')
     sp.add_argument("--seconds", type=float, default=None,
                     help="1 to 60; default: a duration named in the prompt ('12 seconds'), else 10")
-    sp.add_argument("--seed", type=int, default=0, help="same prompt + seed = same motion (default 0)")
+    sp.add_argument("--seed", type=seed_arg, default=0, help="same prompt + seed = same motion (0 to 2**32-1, default 0)")
     sp.add_argument("--mode", choices=["canonical", "diverse"], default="canonical",
                     help="canonical: the culturally weighted component; diverse: sample by mixture weight")
     sp.add_argument("--rig", default="canonical", help=f"target rig: {', '.join(BUILTIN_RIGS)} or a BVH file")

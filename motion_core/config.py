@@ -39,6 +39,13 @@ LSTM_LAYERS: int = 2
 PHASE_PERIODS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 MIN_SECONDS: float = 1.0
 MAX_SECONDS: float = 60.0
+#: Below this cosine similarity between the prompt and the closest training (content, style)
+#: caption pair, the prompt is reported as not understood (CLI, batch, audit). Product choice from
+#: measurements with the shipped encoder and model: 36 English prompts (20 written for this, 16
+#: unseen paraphrases of training/unseen_prompts.json) score 0.43 to 0.90; 22 Chinese, Arabic,
+#: Russian, Japanese, Korean, Hindi, Hebrew, emoji and nonsense prompts 0.15 to 0.29. 0.35 sits in
+#: the gap.
+PROMPT_MIN_SIMILARITY: float = 0.35
 
 # --- Cultural-constraint loss (seed 002 eq. 8) ---------------------------------------------
 #: Weight of ||theta - theta_ref||^2. Source: seed 002 eq. 8, "lambda = 1.2".
@@ -69,3 +76,23 @@ CONTACT_SPEED_M_S: float = 0.25
 CONTACT_HEIGHT_M: float = 0.06
 #: Share of clips held out for validation (split by clip, deterministic by file name).
 VALIDATION_FRACTION: float = 0.1
+
+# --- Input bounds (product choices) -------------------------------------------------------
+# What is physically meaningful for human motion capture; anything outside is refused with the
+# file and line named, before memory is allocated for it.
+#: BVH "Frame Time" accepted: 1/1000 s to 10 s per frame, i.e. 1000 fps (the fastest optical
+#: capture systems) down to 0.1 fps (a pose every 10 s, key poses).
+BVH_MIN_FRAME_TIME_S: float = 1e-3
+BVH_MAX_FRAME_TIME_S: float = 10.0
+#: Frame count and duration of a BVH clip: at most 1,000,000 frames (16.7 min at 1000 fps) and
+#: 1 hour (capture takes run for minutes; an hour at 25 fps is 90,000 frames, about 0.3 GB of rotations).
+BVH_MAX_FRAMES: int = 1_000_000
+BVH_MAX_DURATION_S: float = 3600.0
+#: Deepest joint chain of a BVH hierarchy: a human skeleton with fingers is about 10 to 30 joints
+#: deep; 512 leaves room for tails, props and twist chains.
+BVH_MAX_DEPTH: int = 512
+#: Rule-pack JSON: at most 16 MiB (the built-in packs are a few kB; a prior of 21 joints about 10 kB),
+#: nested at most 32 levels (the format uses 6), integers of at most 20 digits.
+PACK_MAX_BYTES: int = 16 * 1024 * 1024
+PACK_MAX_DEPTH: int = 32
+PACK_MAX_INT_DIGITS: int = 20

@@ -72,3 +72,69 @@ def save_atomic(path: str | os.PathLike[str], writer: Callable[[Path], Any], ove
     with atomic_path(path, overwrite) as tmp:
         writer(tmp)
     return Path(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Locks
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]  # Windows has no fcntl; msvcrt locks instead
+    import msvcrt
+
+
+class LockHeld(OSError):
+    """The lock is held by another process (raised only with ``wait=False``)."""
+
+
+def _lock_fd(fd: int, wait: bool) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return
+    # Windows (untested here): msvcrt locks a byte range; LK_LOCK retries for 10 s, so loop.
+    while True:  # pragma: no cover
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+            return
+        except OSError:
+            if not wait:
+                raise
+
+
+@contextmanager
+def file_lock(path: str | os.PathLike[str], wait: bool = True) -> Iterator[Path]:
+    """Hold an exclusive lock on ``path`` (created if needed; never removed, since removing a lock
+    file races with a process about to take it) for the ``with`` block.
+
+    ``fcntl.flock`` on POSIX: the kernel releases it when the holder exits or is killed, so a lock
+    is never left behind. On Windows ``msvcrt.locking`` on the file's first byte, also released when
+    the process ends. ``wait=False`` raises :class:`LockHeld` instead of waiting.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    except OSError as e:
+        raise OSError(f"cannot write to {path.parent}: {e.strerror or e}") from None
+    try:
+        try:
+            _lock_fd(fd, wait)
+        except (BlockingIOError, PermissionError, OSError) as e:
+            if wait:
+                raise
+            raise LockHeld(f"{path} is locked by another process") from e
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def lock_is_held(path: str | os.PathLike[str]) -> bool:
+    """Whether another process holds ``path``'s lock now (False when the file is gone)."""
+    if not Path(path).exists():
+        return False
+    try:
+        with file_lock(path, wait=False):
+            return False
+    except LockHeld:
+        return True

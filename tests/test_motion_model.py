@@ -38,13 +38,13 @@ def tiny(tmp_path_factory):
 def test_training_is_deterministic_and_resume_is_exact(tiny):
     from training.train import train
     root, cfg, ckpt = tiny
-    log_a = torch.load(ckpt, weights_only=False)["log"]
+    log_a = torch.load(ckpt, weights_only=True)["log"]
     other = dataclasses.replace(cfg, out=str(root / "resumed"))
     train(other, progress=False, stop_at=cfg.steps // 2 + 3)  # interrupted mid-way
     with pytest.raises(SystemExit, match="--resume"):
         train(other, progress=False)  # never overwrites a run silently
     train(other, resume=True, progress=False)
-    log_b = torch.load(root / "resumed" / "checkpoint.pt", weights_only=False)["log"]
+    log_b = torch.load(root / "resumed" / "checkpoint.pt", weights_only=True)["log"]
     assert [r["nll"] for r in log_a] == [r["nll"] for r in log_b]
     assert (root / "run" / "loss.png").stat().st_size > 1000
     val = [r["val_nll"] for r in log_a if "val_nll" in r]
@@ -56,9 +56,9 @@ def test_numpy_and_torch_agree(tiny, tmp_path):
     from training.model import MotionMDN
     from training.model import phase_features as torch_phase
     _, _, ckpt = tiny
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=True)
     cfg = state["meta"]["config"]
-    tm = MotionMDN(state["stats"]["mean"], state["stats"]["std"], hidden=cfg["hidden"], layers=cfg["layers"])
+    tm = MotionMDN(state["stats"]["mean"].numpy(), state["stats"]["std"].numpy(), hidden=cfg["hidden"], layers=cfg["layers"])
     tm.load_state_dict(state["model"])
     tm.eval()
     rng = np.random.default_rng(0)
@@ -69,7 +69,8 @@ def test_numpy_and_torch_agree(tiny, tmp_path):
     for fp16 in (False, True):
         m = load_model(export(ckpt, tmp_path / f"m{fp16}.npz", fp16=fp16))
         if fp16:  # compare like with like: torch with the same fp16-rounded weights
-            tm16 = MotionMDN(state["stats"]["mean"], state["stats"]["std"], hidden=cfg["hidden"], layers=cfg["layers"])
+            tm16 = MotionMDN(state["stats"]["mean"].numpy(), state["stats"]["std"].numpy(), hidden=cfg["hidden"],
+                             layers=cfg["layers"])
             tm16.load_state_dict({k: torch.tensor(m.params[k]) if k in m.params else v for k, v in tm.state_dict().items()})
             tm16.eval()
             with torch.no_grad():

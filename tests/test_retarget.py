@@ -5,7 +5,15 @@ from motion_core.rigs.axes import AxisConvention
 from motion_core.rigs.builtin import NAMES, builtin_rig
 from motion_core.rigs.bvh import BvhClip
 from motion_core.rigs.hierarchy import Skeleton
-from motion_core.rigs.retarget import clip_from_motion, load_rig, make_rig, motion_from_clip, rest_pose_check, retarget_clip
+from motion_core.rigs.retarget import (
+    clip_from_motion,
+    load_rig,
+    make_rig,
+    motion_from_clip,
+    rest_pose_check,
+    retarget_clip,
+    trunk_links,
+)
 from motion_core.skeleton import canonical
 from motion_core.skeleton.kinematics import forward_kinematics
 
@@ -51,10 +59,13 @@ def test_target_keeps_its_bone_lengths_and_follows_source_directions(bandai, tar
         if par >= 0:
             lengths = np.linalg.norm(p[:, j] - p[:, par], axis=-1)
             np.testing.assert_allclose(lengths, np.linalg.norm(rest[j] - rest[par]), atol=1e-9)
-    # Each limb segment points the same way on both rigs.
+    # Each limb segment points the same way on both rigs (the neck too where it is one bone: a neck
+    # of several bones bends along its length, see test_trunk_chain_bends_as_one).
     ps, pt = canon_positions(clip, src), canon_positions(out, tgt)
+    links = trunk_links(tgt)
+    neck_links = [u for u, (_, _, m) in links.items() if canonical.JOINTS[m] == "head"]
     for a, b in [("l_upper_arm", "l_forearm"), ("r_forearm", "r_hand"), ("l_thigh", "l_shin"),
-                 ("r_shin", "r_foot"), ("l_foot", "l_toe"), ("neck", "head")]:
+                 ("r_shin", "r_foot"), ("l_foot", "l_toe")] + ([] if neck_links else [("neck", "head")]):
         ia, ib = canonical.INDEX[a], canonical.INDEX[b]
         ds = ps[:, ib] - ps[:, ia]
         dt = pt[:, ib] - pt[:, ia]
@@ -152,3 +163,27 @@ def test_no_twist_is_carried_from_an_unnatural_rest_pose(bandai_walk):
         assert med["mixamorig:" + bone] < 45, (bone, med["mixamorig:" + bone])
     # arms hang down from the T-pose: a swing near 75 degrees, not a roll
     assert 50 < med["mixamorig:LeftArm"] < 100 and 50 < med["mixamorig:RightArm"] < 100
+
+
+@pytest.mark.parametrize("target", ["cmu", "mixamo", "rigify"])
+def test_trunk_chain_bends_as_one(bandai, target):
+    """Issue #11: the unmapped links of a spine or neck (Rigify spine.002/spine.005, Mixamo Spine1, CMU
+    LowerBack/Neck1) share the bend instead of staying in rest pose; the mapped trunk joints (chest,
+    head) keep the source's orientation exactly."""
+    src, clip = bandai
+    tgt, _ = builtin_rig(target)
+    links = trunk_links(tgt)
+    expected = {"cmu": {"LowerBack", "Neck1"}, "mixamo": {"mixamorig:Spine1"}, "rigify": {"spine.002", "spine.005"}}
+    assert {tgt.skeleton.names[u] for u in links} == expected[target]
+    assert not set(expected[target]) & set(tgt.left_in_rest())
+    out = retarget_clip(clip, src, tgt)
+    rots, _ = out.local_transforms()
+    for u in links:  # every link moves relative to its parent (in rest it would stay at its rest rotation)
+        turn = np.degrees(np.arccos(np.clip((np.trace(rots[:, u], axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
+        assert turn.max() > 1.0, (tgt.skeleton.names[u], turn.max())
+    # chest and head orientations match the source motion (quaternions equal up to sign)
+    m_src, m_tgt = motion_from_clip(clip, src), motion_from_clip(out, tgt)
+    for c in ("chest", "head"):
+        k = canonical.INDEX[c]
+        dots = np.abs(np.sum(m_src.rotations[:, k] * m_tgt.rotations[:, k], -1))
+        assert dots.min() > 1 - 1e-9, (c, dots.min())

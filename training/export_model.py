@@ -23,8 +23,9 @@ from .model import MotionMDN
 
 
 def export(checkpoint: Path, out: Path, fp16: bool = True, extra_meta: dict | None = None) -> Path:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    stats, meta = state["stats"], state["meta"]
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)  # tensors and plain data only
+    stats = {k: v.numpy() if torch.is_tensor(v) else np.asarray(v) for k, v in state["stats"].items()}
+    meta = state["meta"]
     cfg = meta["config"]
     model = MotionMDN(stats["mean"], stats["std"], hidden=cfg["hidden"], layers=cfg["layers"])
     model.load_state_dict(state["model"])

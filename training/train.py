@@ -248,7 +248,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, stop_at
     step, log = 0, []
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        state = torch.load(ckpt, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -263,11 +263,13 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, stop_at
     t0 = time.monotonic()
 
     def save() -> None:
-        meta = {"config": dataclasses.asdict(cfg), "pairs": data.pairs}
+        # Only tensors, dicts, lists and plain numbers/strings: loadable with torch.load(weights_only=True),
+        # which runs no pickled code (numpy arrays would need it).
+        meta = {"config": dataclasses.asdict(cfg), "pairs": [list(p) for p in data.pairs]}
         _atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                       "step": step, "log": log, "meta": meta,
-                      "stats": {k: getattr(data, k) for k in ("mean", "std", "prior_mean", "prior_std", "pair_emb",
-                                                              "tpose")}}, ckpt)
+                      "stats": {k: torch.from_numpy(np.ascontiguousarray(getattr(data, k)))
+                                for k in ("mean", "std", "prior_mean", "prior_std", "pair_emb", "tpose")}}, ckpt)
         plot_curves(log, out / "loss.png")
         (out / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
 

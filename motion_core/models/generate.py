@@ -78,6 +78,43 @@ def duration_from_prompt(prompt: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def request_seconds(prompt: str, given: float | None, default: float, lo: float = config.MIN_SECONDS,
+                    hi: float = config.MAX_SECONDS) -> float:
+    """The duration of a request: ``given`` if set, else the one the prompt names, else ``default``.
+    A duration named in the prompt outside ``lo..hi`` is refused (never silently replaced)."""
+    if given is not None:
+        return float(given)
+    named = duration_from_prompt(prompt)
+    if named is None:
+        return default
+    if not lo <= named <= hi:
+        raise GenerationError(f"the prompt names {named:g} seconds; choose {lo:g} to {hi:g} seconds "
+                              "(in the prompt, or with --seconds)")
+    return named
+
+
+def check_seed(seed: object, what: str = "seed") -> int:
+    """A seed is a whole number from 0 to 2**32 - 1; ``what`` names the option in the message."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
+        raise GenerationError(f"{what} {seed!r}: expected a whole number from 0 to {2 ** 32 - 1}")
+    return seed
+
+
+def understanding(info: dict[str, Any]) -> dict[str, Any] | None:
+    """Whether the prompt was understood: the similarity of the closest training (content, style)
+    pair against ``config.PROMPT_MIN_SIMILARITY``, with a warning when it is below."""
+    pp = info.get("prior_pair") or {}
+    if "similarity" not in pp:
+        return None
+    sim, lo = float(pp["similarity"]), config.PROMPT_MIN_SIMILARITY
+    out: dict[str, Any] = {"understood": sim >= lo, "similarity": round(sim, 3), "threshold": lo, "warning": None}
+    if sim < lo:
+        out["warning"] = (f"the prompt was not understood: its closest training description, '{pp.get('content')}' / "
+                          f"'{pp.get('style')}', has similarity {sim:.2f} (below {lo:g}); the model knows English "
+                          "descriptions of everyday motion, so this dance does not follow the prompt")
+    return out
+
+
 def validate(prompt: str, seconds: float, mode: str) -> str:
     text = " ".join(str(prompt).split())
     if not text:
@@ -100,4 +137,9 @@ def generate(prompt: str, seconds: float, seed: int, model: MotionGenerator, enc
             retargeting adapts it to any rig.
     """
     text = validate(prompt, seconds, mode)
-    return model.generate(text, encoder.encode(text)[0], seconds, seed, mode, tpose)
+    check_seed(seed)
+    gen = model.generate(text, encoder.encode(text)[0], seconds, seed, mode, tpose)
+    u = understanding(gen.info)
+    if u is not None:
+        gen.info["understanding"] = u
+    return gen

@@ -14,7 +14,8 @@ from ..skeleton.rotations import matrix_to_quat
 from .hierarchy import Skeleton
 
 
-def skeleton_from_bones(names: list[str], parents: list[int], rest_matrices: np.ndarray) -> Skeleton:
+def skeleton_from_bones(names: list[str], parents: list[int], rest_matrices: np.ndarray,
+                        lengths: np.ndarray | None = None) -> Skeleton:
     """Build a Skeleton from bones (parents first).
 
     Args:
@@ -22,6 +23,8 @@ def skeleton_from_bones(names: list[str], parents: list[int], rest_matrices: np.
         parents: parent index per bone, -1 for roots. A second root is re-parented to the first
             (the skeleton must be a single tree); its offset keeps it in place.
         rest_matrices: (J, 4, 4) ``bone.matrix_local`` in armature space (units of the armature).
+        lengths: (J,) bone lengths; a leaf bone then gets an End Site at its tail (a bone points
+            along its own Y axis), as Blender's BVH exporter writes.
     """
     m = np.asarray(rest_matrices, dtype=np.float64)
     rot, head = m[:, :3, :3], m[:, :3, 3]
@@ -38,7 +41,9 @@ def skeleton_from_bones(names: list[str], parents: list[int], rest_matrices: np.
         else:
             offsets[j] = rot[p].T @ (head[j] - head[p])
             local_rest[j] = rot[p].T @ rot[j]
-    return Skeleton(list(names), par, offsets, rest_rotations=local_rest)
+    leaves = set(range(len(names))) - set(int(p) for p in par if p >= 0)
+    ends = [(j, np.array([0.0, float(lengths[j]), 0.0])) for j in sorted(leaves)] if lengths is not None else []
+    return Skeleton(list(names), par, offsets, end_sites=ends, rest_rotations=local_rest)
 
 
 def bone_keys(skeleton: Skeleton, rotations: np.ndarray, translations: np.ndarray,

@@ -203,7 +203,7 @@ def load_override(path: str | Path, skeleton: Skeleton) -> dict[str, str]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # JSON errors, a huge integer, deep nesting
         raise ValueError(f"{path}: cannot read bone-map override: {e}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a bone-map override must be a JSON object of canonical -> rig joint")

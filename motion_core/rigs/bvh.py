@@ -1,7 +1,9 @@
 """Read and write BVH motion capture files.
 
-Accepts any channel count (0 to 6) and order per joint, End Sites, tabs or spaces, CRLF and any
-frame time. Channel values are kept exactly as read (degrees and file units), so a write-then-read
+Accepts any channel count (0 to 6) and order per joint, End Sites, tabs or spaces, CRLF and a
+UTF-8 byte-order mark. Bounded to what is physically meaningful (``config.BVH_*``): a frame time
+of 1/1000 s to 10 s (1000 to 0.1 fps), at most 1,000,000 frames and 1 hour, a hierarchy at most
+512 joints deep. Channel values are kept exactly as read (degrees and file units), so a write-then-read
 round-trips to the printed precision (1e-6). Every malformed input raises :class:`BVHError`
 naming the file, the line and what was expected.
 """
@@ -16,6 +18,7 @@ from typing import NoReturn
 
 import numpy as np
 
+from .. import config
 from ..files import write_atomic
 from ..skeleton.rotations import euler_to_matrix
 from .hierarchy import POSITION_CHANNELS, ROTATION_CHANNELS, VALID_CHANNELS, Skeleton
@@ -100,14 +103,14 @@ def parse_bvh(data: bytes | str, source: str = "<string>") -> BvhClip:
         if b"\x00" in data[:65536]:
             raise BVHError(source, None, "this is a binary file, not a text BVH file")
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8-sig")  # a byte-order mark is merely unusual: accept it
         except UnicodeDecodeError:
             try:
                 text = data.decode("latin-1")
             except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes any byte
                 raise BVHError(source, None, "not a text BVH file") from None
     else:
-        text = data
+        text = data.removeprefix("\ufeff")
     if not text.strip():
         raise BVHError(source, 1, "empty file; expected 'HIERARCHY'")
     lines = text.splitlines()
@@ -187,6 +190,9 @@ def _parse_hierarchy(lines: list[str], source: str) -> tuple[Skeleton, int]:
             if name in names:
                 raise BVHError(source, ln, f"duplicate joint name {name!r}")
             _, brace_ln = take("{")
+            if len(stack) >= config.BVH_MAX_DEPTH:
+                raise BVHError(source, ln, f"joint {name!r} is {len(stack) + 1} joints deep; a hierarchy may be at "
+                                           f"most {config.BVH_MAX_DEPTH} deep")
             parent = stack[-1][0] if stack else -1
             names.append(name)
             parents.append(parent)
@@ -266,6 +272,8 @@ def _parse_motion(lines: list[str], motion_line: int, sk: Skeleton, source: str)
         raise BVHError(source, i + 1, f"expected an integer frame count, found {frames_s!r}") from None
     if frames <= 0:
         raise BVHError(source, i + 1, f"frame count is {frames}; a BVH needs at least one frame")
+    if frames > config.BVH_MAX_FRAMES:
+        raise BVHError(source, i + 1, f"frame count is {frames}; at most {config.BVH_MAX_FRAMES:,} frames are read")
     i += 1
     ft_s = _header_value(lines, i, "Frame Time:", source)
     try:
@@ -274,6 +282,13 @@ def _parse_motion(lines: list[str], motion_line: int, sk: Skeleton, source: str)
         raise BVHError(source, i + 1, f"expected a frame time in seconds, found {ft_s!r}") from None
     if not (np.isfinite(frame_time) and frame_time > 0):
         raise BVHError(source, i + 1, f"frame time is {ft_s}; expected a positive number of seconds")
+    lo, hi = config.BVH_MIN_FRAME_TIME_S, config.BVH_MAX_FRAME_TIME_S
+    if not lo <= frame_time <= hi:
+        raise BVHError(source, i + 1, f"frame time is {ft_s} s ({1 / frame_time:.6g} fps); expected {lo:g} to {hi:g} s "
+                                      f"per frame ({1 / hi:g} to {1 / lo:g} fps)")
+    if frames * frame_time > config.BVH_MAX_DURATION_S:
+        raise BVHError(source, i + 1, f"{frames} frames of {ft_s} s last {frames * frame_time:,.0f} s; at most "
+                                      f"{config.BVH_MAX_DURATION_S:,.0f} s are read")
     i += 1
     ncols = sk.num_channels
     tokens: list[str] = []
@@ -332,21 +347,28 @@ def format_bvh(clip: BvhClip) -> str:
     def fmt3(v: Iterable[float]) -> str:
         return " ".join(f"{float(x):.6f}" for x in v)
 
-    def emit(j: int, depth: int) -> None:
-        ind = "\t" * depth
+    # Iterative (a stack, not recursion): any depth writes.
+    stack: list[tuple[int, bool]] = [(0, False)]
+    depth = np.zeros(sk.num_joints, dtype=np.int64)
+    for j in range(1, sk.num_joints):
+        depth[j] = depth[sk.parents[j]] + 1
+    while stack:
+        j, closing = stack.pop()
+        ind = "\t" * int(depth[j])
+        if closing:
+            for off in ends.get(j, []):
+                out.extend([f"{ind}\tEnd Site", f"{ind}\t{{", f"{ind}\t\tOFFSET {fmt3(off)}", f"{ind}\t}}"])
+            out.append(f"{ind}}}")
+            continue
         kw = "ROOT" if sk.parents[j] < 0 else "JOINT"
         out.append(f"{ind}{kw} {sk.names[j]}")
         out.append(f"{ind}{{")
         out.append(f"{ind}\tOFFSET {fmt3(sk.offsets[j])}")
         if sk.channels[j]:
             out.append(f"{ind}\tCHANNELS {len(sk.channels[j])} {' '.join(sk.channels[j])}")
-        for c in sk.children(j):
-            emit(c, depth + 1)
-        for off in ends.get(j, []):
-            out.extend([f"{ind}\tEnd Site", f"{ind}\t{{", f"{ind}\t\tOFFSET {fmt3(off)}", f"{ind}\t}}"])
-        out.append(f"{ind}}}")
+        stack.append((j, True))
+        stack.extend((c, False) for c in reversed(sk.children(j)))
 
-    emit(0, 0)
     out += ["MOTION", f"Frames: {clip.num_frames}", f"Frame Time: {clip.frame_time!r}"]
     # The hierarchy is written depth-first; a skeleton stored parents-first in another order
     # must have its channel columns permuted to match, or the file would scramble them.
@@ -375,4 +397,6 @@ def write_bvh(path: str | os.PathLike, clip: BvhClip, overwrite: bool = True) ->
     """Write atomically (:mod:`motion_core.files`): no half-written outputs."""
     if not np.all(np.isfinite(clip.values)):
         raise ValueError("refusing to write a BVH with NaN or infinite channel values")
+    if clip.skeleton.num_channels == 0:
+        raise ValueError(f"refusing to write {path}: its skeleton has no channels, so it would hold no motion")
     write_atomic(path, format_bvh(clip), overwrite)

@@ -18,7 +18,14 @@ import numpy as np
 from ..skeleton import canonical
 from ..skeleton.kinematics import forward_kinematics
 from ..skeleton.motion import Motion
-from ..skeleton.rotations import axis_angle_to_matrix, matrix_to_euler, matrix_to_quat, quat_to_matrix, rotation_between
+from ..skeleton.rotations import (
+    axis_angle_to_matrix,
+    matrix_to_euler,
+    matrix_to_quat,
+    quat_slerp,
+    quat_to_matrix,
+    rotation_between,
+)
 from .axes import AxisConvention, infer_convention
 from .bonemap import BoneMap, build_bone_map, load_override
 from .bvh import BvhClip, read_bvh
@@ -57,6 +64,16 @@ class Rig:
             j = idx.get(c)
             out[k] = pos[j] - pos[idx["pelvis"]] if j is not None else out[canonical.PARENTS[k]]
         return out
+
+    @property
+    def chain_links(self) -> dict[int, tuple[int, float, int]]:
+        """Unmapped joints inside the trunk chain (see :func:`trunk_links`)."""
+        return trunk_links(self)
+
+    def left_in_rest(self) -> list[str]:
+        """Rig joints the motion does not drive: unmapped and not inside the trunk chain."""
+        links = self.chain_links
+        return [n for n in self.bone_map.unmapped if self.skeleton.index(n) not in links]
 
     def canonical_rest(self) -> np.ndarray:
         a = self.axes.matrix
@@ -271,6 +288,37 @@ def motion_from_clip(clip: BvhClip, rig: Rig) -> Motion:
     return Motion(quats, p[:, pelvis], tpose, present, clip.fps)
 
 
+#: Canonical trunk joints whose bend (rotation relative to their canonical parent) is spread over
+#: the unmapped rig joints between them and that parent, so a spine or neck of more bones than the
+#: canonical one (Rigify spine.002/spine.005, Mixamo Spine1, CMU LowerBack/Neck1) bends as one.
+TRUNK_CHAIN = ("spine", "chest", "neck", "head")
+
+
+def trunk_links(rig: Rig) -> dict[int, tuple[int, float, int]]:
+    """Unmapped rig joint -> (canonical joint k of the mapped joint below it, fraction f, canonical
+    trunk joint m of the mapped joint above it). The joint takes ``D_k @ (D_k^T D_m)^f`` of the
+    motion's global rotations ``D``: with n unmapped joints, f = 1/(n+1), ..., n/(n+1), and the
+    mapped joint above takes the rest, so the bend is spread evenly over the chain."""
+    sk = rig.skeleton
+    idx = rig.bone_map.indices(sk)
+    mapped = {j: c for c, j in idx.items()}
+    out: dict[int, tuple[int, float, int]] = {}
+    for c in TRUNK_CHAIN:
+        b = idx.get(c)
+        if b is None:
+            continue
+        path = []
+        p = int(sk.parents[b])
+        while p >= 0 and p not in mapped:
+            path.append(p)
+            p = int(sk.parents[p])
+        if p < 0 or not path:
+            continue
+        for i, u in enumerate(reversed(path), 1):
+            out[u] = (canonical.INDEX[mapped[p]], i / (len(path) + 1), canonical.INDEX[c])
+    return out
+
+
 def pose_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pose ``rig`` with ``motion``, in the rig's own axes and units.
 
@@ -279,8 +327,9 @@ def pose_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
             Blender pose bone's basis);
         translations (T, J, 3): each joint's origin in its parent's rest frame (file units).
 
-    Joints the rig has but the motion lacks (or that are not mapped) keep their T-pose rotation
-    relative to their parent. Root motion is scaled by the leg-length ratio unless given.
+    Unmapped joints inside the trunk chain share its bend (:func:`trunk_links`); other joints the rig
+    has but the motion lacks (or that are not mapped) keep their T-pose rotation relative to their
+    parent. Root motion is scaled by the leg-length ratio unless given.
     """
     sk = rig.skeleton
     tp = rig.tpose
@@ -293,12 +342,20 @@ def pose_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
     if root_scale is None:
         root_scale = tp.leg_length(rig) / motion.leg_length
 
+    links = trunk_links(rig)
+    identity = np.array([1.0, 0.0, 0.0, 0.0])
     g = np.empty((t, n, 3, 3))
     for j in range(n):
         k = canon_of.get(j)
         par = sk.parents[j]
+        link = links.get(j)
         if k is not None and motion.present[k]:
             g[:, j] = d[:, k] @ tp.global_rotations[j]
+        elif link is not None and motion.present[link[0]] and motion.present[link[2]]:
+            lo, f, hi = link
+            bend = matrix_to_quat(np.swapaxes(d[:, lo], -1, -2) @ d[:, hi])
+            part = quat_to_matrix(quat_slerp(np.broadcast_to(identity, bend.shape), bend, np.full(t, f)))
+            g[:, j] = d[:, lo] @ part @ tp.global_rotations[j]
         elif par >= 0:
             g[:, j] = g[:, par] @ tp.local_rotations[j]
         else:
@@ -355,6 +412,49 @@ def clip_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
     return BvhClip(sk, 1.0 / motion.fps, values)
 
 
+#: Channels of a BVH written for a rig that has none (a Blender armature): the root (and the pelvis,
+#: when it is not the root) carry a position; every joint three rotations in Z X Y order (the common
+#: BVH layout; Blender's exporter and importer read it). Product choice.
+BVH_ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
+BVH_JOINT_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
+
+
+def bvh_rig(rig: Rig) -> Rig:
+    """``rig`` in a form a BVH file can hold: rest rotations folded into the offsets and channels on
+    every joint. A rig read from a BVH is returned as is. A rig built from a Blender armature has
+    bone rolls as rest rotations and no channels, so its clip would hold no motion: its joints get
+    offsets in the armature's rest frame, :data:`BVH_ROOT_CHANNELS` / :data:`BVH_JOINT_CHANNELS`, End
+    Sites at the leaf bones' tails, and the same T-pose, so a motion poses both alike."""
+    sk = rig.skeleton
+    if sk.num_channels > 0 and np.allclose(sk.rest_rotations, np.eye(3)):
+        return rig
+    n = sk.num_joints
+    rest_g = np.empty((n, 3, 3))  # file axes
+    pos = np.empty((n, 3))
+    for j, p in enumerate(sk.parents):
+        rest_g[j] = sk.rest_rotations[j] if p < 0 else rest_g[p] @ sk.rest_rotations[j]
+        pos[j] = sk.offsets[j] if p < 0 else pos[p] + rest_g[p] @ sk.offsets[j]
+    offsets = pos - np.where(sk.parents[:, None] >= 0, pos[np.maximum(sk.parents, 0)], 0)
+    # The pelvis carries the root motion as on the armature (root_carrier), so a root above it (a
+    # Bandai-Namco joint_Root) stays where the armature keeps it.
+    pelvis = rig.bone_map.indices(sk)["pelvis"]
+    channels = [BVH_ROOT_CHANNELS if p < 0 or j == pelvis else BVH_JOINT_CHANNELS
+                for j, p in enumerate(sk.parents)]
+    ends = [(j, rest_g[j] @ off) for j, off in sk.end_sites]
+    out = Rig(rig.name, Skeleton(list(sk.names), sk.parents.copy(), offsets, channels, ends), rig.axes, rig.bone_map)
+    # The same T-pose: each joint's global rotation relative to its rest, in the canonical frame.
+    a = rig.axes.matrix
+    rest_c = a @ rest_g @ a.T
+    tp = rig.tpose
+    g = tp.global_rotations @ np.swapaxes(rest_c, -1, -2)
+    local = g.copy()
+    for j, p in enumerate(sk.parents):
+        if p >= 0:
+            local[j] = g[p].T @ g[j]
+    out._tpose = TPose(g, local, tp.positions.copy())
+    return out
+
+
 def _partial_euler(mats: np.ndarray, order: str) -> np.ndarray:
     """Best angles for a joint with fewer than three rotation channels: complete the order with
     the missing axes, solve, and keep the named ones (the rest cannot be represented)."""
@@ -387,4 +487,4 @@ def rest_pose_check(rig: Rig) -> float:
 
 
 __all__ = ["Rig", "TPose", "make_rig", "load_rig", "solve_tpose", "motion_from_clip", "clip_from_motion",
-           "retarget_clip", "rest_pose_check", "pose_from_motion", "root_carrier", "calibrate_twist"]
+           "retarget_clip", "bvh_rig", "trunk_links", "rest_pose_check", "pose_from_motion", "root_carrier", "calibrate_twist"]

@@ -126,7 +126,8 @@ def build_audit(pack: RulePack, during: During, before: Compliance, after: Compl
     return AuditRecord(
         request={k: generation.get(k) for k in ("prompt", "seconds", "frames", "fps", "seed", "mode")},
         model=generation.get("model"),
-        generation={k: generation.get(k) for k in ("component", "mixture_weights", "cultural_weights", "prior_pair")},
+        generation={k: generation.get(k) for k in ("component", "mixture_weights", "cultural_weights", "prior_pair")}
+        | ({"understanding": generation["understanding"]} if "understanding" in generation else {}),
         pack=pack.summary(), sources=pack.sources, warning=warning, during=during, before=before, after=after)
 
 

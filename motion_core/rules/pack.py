@@ -449,20 +449,67 @@ def _read(path_or_name: str | Path) -> tuple[str, bytes]:
     if not p.exists():
         raise RulePackError(f"{path_or_name}: no such file, and not a built-in pack ({', '.join(sorted(packs))})")
     try:
+        if p.stat().st_size > config.PACK_MAX_BYTES:  # before reading it
+            raise RulePackError(f"{p}: {p.stat().st_size:,} bytes; a rule pack may be at most {config.PACK_MAX_BYTES:,} bytes")
         return str(p), p.read_bytes()
     except OSError as e:
         raise RulePackError(f"{p}: cannot read ({e.strerror})") from None
 
 
+class _BigInt(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > config.PACK_MAX_INT_DIGITS:
+        raise _BigInt(text)
+    return int(text)
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def decode_json(blob: bytes, file: str) -> object:
+    """Rule-pack JSON, bounded (``config.PACK_*``: size, nesting, integer digits); a UTF-8 byte-order
+    mark is accepted. Raises RulePackError naming the file (and the line where there is one)."""
+    if len(blob) > config.PACK_MAX_BYTES:
+        raise RulePackError(f"{file}: {len(blob):,} bytes; a rule pack may be at most {config.PACK_MAX_BYTES:,} bytes")
+    try:
+        text = blob.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RulePackError(f"{file}: not UTF-8 text") from None
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):  # nesting, counted outside strings before Python's parser recurses
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > config.PACK_MAX_DEPTH:
+                raise RulePackError(f"{file}: line {_line_of(text, m.start())}: JSON nested more than "
+                                    f"{config.PACK_MAX_DEPTH} levels deep; a rule pack needs at most 6")
+        elif c in "]}":
+            depth -= 1
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except _BigInt as e:
+        num = e.args[0]
+        pos = re.search(r"(?<![\d.eE+-])" + re.escape(num) + r"(?![\d.eE])", text)
+        where = f"line {_line_of(text, pos.start())}: " if pos else ""
+        raise RulePackError(f"{file}: {where}an integer of {len(num.lstrip('-'))} digits; at most "
+                            f"{config.PACK_MAX_INT_DIGITS} digits are allowed") from None
+    except json.JSONDecodeError as e:
+        raise RulePackError(f"{file}: line {e.lineno} column {e.colno}: invalid JSON ({e.msg})") from None
+    except (ValueError, RecursionError) as e:
+        raise RulePackError(f"{file}: invalid JSON ({e})") from None
+
+
 def load_pack(path_or_name: str | Path) -> RulePack:
     """Load and validate a rule pack from a file or a built-in name."""
     file, blob = _read(path_or_name)
-    try:
-        data = json.loads(blob.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RulePackError(f"{file}: not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise RulePackError(f"{file}: line {e.lineno} column {e.colno}: invalid JSON ({e.msg})") from None
+    data: Any = decode_json(blob, file)  # parse_pack says what is wrong with a non-object
     base = None
     if isinstance(data, dict) and data.get("extends") == DEFAULT_PACK:
         base = load_pack(DEFAULT_PACK).limits
