@@ -54,8 +54,10 @@ from .motion_core.pipeline import (  # noqa: E402
     WriteAudit,
     WriteBVH,
     make_job,
+    parse_shard,
     remove_abandoned_stages,
     request_key,
+    shard,
 )
 from .motion_core.pipeline import run as run_stages  # noqa: E402
 from .motion_core.rigs import builtin as builtin_rigs  # noqa: E402
@@ -97,6 +99,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--name", default=None, help="output base name for a single prompt")
     p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="with --prompts: do only shard I of N (contiguous, disjoint; for render farms, see docs/scale.md)")
     p.add_argument("--force", action="store_true",
                    help="redo complete outputs of the same request, and replace files this tool did not place")
     return p.parse_args(argv)
@@ -355,7 +359,10 @@ def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
     done, errors = [], []
     claimed: dict[str, tuple[str, str]] = {}
     remove_abandoned_stages(args.out)
-    for n, item in read_prompts(args.prompts):
+    items = read_prompts(args.prompts)
+    if args.shard:
+        items = shard(items, *parse_shard(args.shard))
+    for n, item in items:
         if isinstance(item, ItemError):
             errors.append(f"error: {item}")
             print(errors[-1], file=sys.stderr)
@@ -381,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.prompts is not None:
             if args.prompt or args.bvh:
                 raise ItemError("give --prompts, or --prompt/--bvh, not both")
+            if args.shard:
+                parse_shard(args.shard)  # a bad --shard is refused before any work
             done, errors = run_batch(args)
             made = sum(1 for d in done if not d["skipped"])
             print(f"{made} made, {len(done) - made} skipped, {len(errors)} failed; outputs in {args.out}")

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from .rules.audit import AuditRecord, build_audit
 from .rules.pack import DEFAULT_PACK, RulePack, load_pack
 from .skeleton.motion import Motion
 from .text.encoder import TextEncoder
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -327,3 +330,21 @@ def remove_abandoned_stages(folder: Path, name: str | None = None) -> list[Path]
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'2/5' -> (2, 5): the second of five shards. ValueError in the user's terms otherwise."""
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 2/5 (the second of five shards)") from None
+    if not (1 <= count <= 100_000 and 1 <= index <= count):
+        raise ValueError(f"--shard {text!r}: expected 1 <= I <= N")
+    return index, count
+
+
+def shard(items: Sequence[T], index: int, count: int) -> list[T]:
+    """Shard ``index`` of ``count`` (1-based) of ``items``: contiguous, in order, sizes differing by at
+    most one. The shards of one list are disjoint and together are the whole list."""
+    n = len(items)
+    return list(items[(index - 1) * n // count:index * n // count])
