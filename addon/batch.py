@@ -6,6 +6,10 @@
     blender -b [scene.blend] --command heritage_motion --prompts prompts.jsonl --out DIR     (4.2+, add-on enabled)
     python -m addon.batch --bvh IN.bvh [--rig rigify] ...          (render a motion-capture clip instead)
 
+The costume is dressed with patterns from the shipped bank (the prompt picks them; --pattern-query
+TEXT picks them instead; --pattern-bank BANK.npz uses your own library); --no-patterns keeps the
+flat colours.
+
 Each line of a prompts file is a JSON object: ``{"prompt": "...", "seed": 0, "seconds": 10, "rules":
 "dai-peacock-illustrative", "rig": "rigify", "mode": "canonical", "name": "..."}``; only "prompt" is
 required (a rule-pack or rig path is relative to the prompts file). Without "rig", the dance goes
@@ -37,6 +41,7 @@ from . import stages  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
 from .motion_core import config  # noqa: E402
 from .motion_core.models.generate import ModelError  # noqa: E402
+from .motion_core.patterns.costume import PatternBankError  # noqa: E402
 from .motion_core.pipeline import (  # noqa: E402
     ApplyRules,
     GenerateMotion,
@@ -85,6 +90,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
     p.add_argument("--force", action="store_true", help="redo and replace existing outputs")
+    p.add_argument("--no-patterns", action="store_true", help="do not dress the costume with patterns")
+    p.add_argument("--pattern-query", default="", help="text that picks the patterns (default: the prompt)")
+    p.add_argument("--pattern-bank", type=Path, default=None, help="a pattern bank .npz (default: the shipped kamon bank)")
     return p.parse_args(argv)
 
 
@@ -222,12 +230,19 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
         job.tpose = rig.canonical_tpose()
         make_motion = [GenerateMotion(models.model(), models.encoder()), ApplyRules()]
     action_name = f"HM {name}" if bvh_mode else stages.action_name(item["prompt"])
-    run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start)])
+    dress: list = []
+    if not args.no_patterns:
+        bank_path = args.pattern_bank or stages.plan.SHIPPED_BANK
+        dress = [stages.DressCostume(obj, models.encoder(), models.bank(bank_path), Path(bank_path), args.pattern_query)]
+    run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start), *dress])
     t1 = time.perf_counter()
 
     def record(job: Job) -> dict:
-        return {"files": out, "render": {**job.extra["render"], "output": out["mp4"]}, "blender": bpy.app.version_string,
-                "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)}}
+        rec = {"files": out, "render": {**job.extra["render"], "output": out["mp4"]}, "blender": bpy.app.version_string,
+               "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)}}
+        if job.audit is None and "costume" in job.extra:  # a motion-capture clip: no audit record to carry it
+            rec["costume"] = job.extra["costume"]
+        return rec
 
     # All or nothing: made in a staging folder, moved into place only when all exist.
     with outputs.staging() as staged:
@@ -271,7 +286,8 @@ def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
             done.append(summary)
             state = "skipped (outputs exist)" if summary["skipped"] else f"{summary['frames']} frames"
             print(f"line {n}: {summary['name']}: {state}", flush=True)
-        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError, ModelError, TextEncoderError) as e:
+        except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError, ModelError, TextEncoderError,
+                PatternBankError) as e:
             errors.append(f"error: line {n}: {e}")
             print(errors[-1], file=sys.stderr, flush=True)
     return done, errors

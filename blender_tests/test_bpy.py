@@ -25,6 +25,10 @@ def test_main_job_from_prompt(tmp_path):
     scenarios.main_job_from_prompt(tmp_path)
 
 
+def test_main_job_without_patterns_and_with_colour_rules(tmp_path):
+    scenarios.main_job_without_patterns_and_with_colour_rules(tmp_path)
+
+
 def test_main_job_refuses_to_overwrite(dance_bvh, tmp_path):
     scenarios.main_job_refuses_to_overwrite(dance_bvh, tmp_path)
 
