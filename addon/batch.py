@@ -8,7 +8,8 @@
 
 The costume is dressed with patterns from the shipped bank (the prompt picks them; --pattern-query
 TEXT picks them instead; --pattern-bank BANK.npz uses your own library); --no-patterns keeps the
-flat colours.
+flat colours. With patterns, a symbol change is keyed on the bodice where the motion's semantic
+trajectory changes fast (seed 002 eq. 9; EEVEE and Cycles show it; --no-symbols turns it off).
 
 Each line of a prompts file is a JSON object: ``{"prompt": "...", "seed": 0, "seconds": 10, "rules":
 "dai-peacock-illustrative", "rig": "rigify", "mode": "canonical", "name": "..."}``; only "prompt" is
@@ -38,9 +39,11 @@ if __package__ in (None, ""):  # run as a script by blender -P: make the repo im
 import bpy  # noqa: E402
 
 from . import stages  # noqa: E402
+from . import symbols as addon_symbols  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
 from .motion_core import config  # noqa: E402
 from .motion_core.models.generate import ModelError  # noqa: E402
+from .motion_core.patterns import symbols  # noqa: E402
 from .motion_core.patterns.costume import PatternBankError  # noqa: E402
 from .motion_core.pipeline import (  # noqa: E402
     ApplyRules,
@@ -91,6 +94,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
     p.add_argument("--force", action="store_true", help="redo and replace existing outputs")
     p.add_argument("--no-patterns", action="store_true", help="do not dress the costume with patterns")
+    p.add_argument("--no-symbols", action="store_true", help="do not key the symbol change (seed 002 eq. 9)")
     p.add_argument("--pattern-query", default="", help="text that picks the patterns (default: the prompt)")
     p.add_argument("--pattern-bank", type=Path, default=None, help="a pattern bank .npz (default: the shipped kamon bank)")
     return p.parse_args(argv)
@@ -234,6 +238,9 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
     if not args.no_patterns:
         bank_path = args.pattern_bank or stages.plan.SHIPPED_BANK
         dress = [stages.DressCostume(obj, models.encoder(), models.bank(bank_path), Path(bank_path), args.pattern_query)]
+        if not args.no_symbols and symbols.WEIGHTS.exists():  # seed 002 eq. 9: eps(t) keyed on the bodice
+            dress.append(addon_symbols.BindSymbols(models.bank(bank_path), Path(bank_path),
+                                                   symbols.load_motion_semantic(), scene.frame_start))
     run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start), *dress])
     t1 = time.perf_counter()
 

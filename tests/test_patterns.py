@@ -266,3 +266,41 @@ def test_seed_constants_used():
     cs = concepts_for({"kamon"})
     assert {c["margin"] for c in cs} == {config.MARGIN_SACRED, config.MARGIN_DECORATIVE}
     assert SHIPPED_BANK.exists()
+
+
+# --- symbol binding (seed 002 section 5.1) ---------------------------------------------------
+
+def test_window_features_ignore_heading_and_place():
+    from motion_core.patterns.symbols import window_features
+    rng = np.random.default_rng(0)
+    pose = np.cumsum(rng.normal(0, 0.01, (60, 21, 3)), axis=0) + rng.normal(0, 0.3, (1, 21, 3))
+    a = np.deg2rad(70)
+    rot = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    moved = pose @ rot.T + np.array([3.0, -2.0, 0.5])
+    assert np.allclose(window_features(pose), window_features(moved), atol=1e-4)
+    assert window_features(pose).shape == (60, 128)
+
+
+def test_triggers_and_epsilon():
+    from motion_core.patterns.symbols import epsilon, semantic_rate, triggers
+    rate = np.zeros(100)
+    rate[[20, 22, 60]] = [0.5, 0.9, 0.3]
+    assert triggers(rate) == [22]  # 20 is within the minimum gap of the stronger 22; 60 is under 0.35
+    assert config.SYMBOL_RATE_THRESHOLD == 0.35
+    e = epsilon(100, [22])
+    assert e[21] == 0 and e[22] == 1 and e[22 + int(config.SYMBOL_HOLD_S * config.FPS)] == 0
+    h = np.tile(np.eye(1, 384), (5, 1))
+    assert semantic_rate(h).max() == 0
+
+
+def test_symbol_schedule_on_a_generated_dance(text):
+    from motion_core.models.generate import generate
+    from motion_core.models.registry import SHIPPED, load_model
+    from motion_core.patterns.symbols import WEIGHTS, load_motion_semantic, schedule
+    if not SHIPPED.exists() or not WEIGHTS.exists():
+        pytest.skip(f"needs {SHIPPED} and {WEIGHTS}")
+    g = generate("a proud bow", 6, 0, load_model(), text)
+    s = schedule(g.motion.positions(), load_motion_semantic())
+    assert len(s.rate) == g.motion.num_frames and s.triggers
+    assert all(s.rate[t] > config.SYMBOL_RATE_THRESHOLD for t in s.triggers)
+    assert s.eps.max() == 1 and s.to_json()["trigger_frames"] == s.triggers
