@@ -151,9 +151,10 @@ class PatternBank:
     def provenance(self, proto: int) -> dict[str, Any]:
         """What a prototype is made of: its representative and members with source and licence."""
         mem = self.members(proto)
-        labels = Counter(self.items[i].get("label") for i in mem)
+        labels = Counter(self.items[i].get("label") for i in mem if self.items[i].get("label"))
         med = self.items[int(self.medoid[proto])]
         return {"prototype": proto, "members": len(mem), "labels": dict(labels.most_common()),
+                "unlabelled": len(mem) - sum(labels.values()),
                 "representative_is_member": int(self.medoid[proto]) in mem,
                 "representative": {k: med.get(k) for k in ("path", "label", "description", "source", "licence")},
                 "licences": dict(Counter(self.items[i].get("licence") for i in mem))}
