@@ -304,3 +304,20 @@ def test_symbol_schedule_on_a_generated_dance(text):
     assert len(s.rate) == g.motion.num_frames and s.triggers
     assert all(s.rate[t] > config.SYMBOL_RATE_THRESHOLD for t in s.triggers)
     assert s.eps.max() == 1 and s.to_json()["trigger_frames"] == s.triggers
+
+
+def test_cli_patterns_build_and_query(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    from motion_core import cli
+    _write_library(tmp_path / "lib", 4)
+    assert cli.main(["patterns", "build", str(tmp_path / "lib"), "--out", str(tmp_path / "b.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "[100%]" in out and "4 images" in out
+    assert cli.main(["patterns", "build", str(tmp_path / "lib"), "--out", str(tmp_path / "b.npz")]) == 1  # exists
+    assert cli.main(["patterns", "query", "a leaf crest", "--bank", str(tmp_path / "b.npz"), "--k", "1"]) == 0
+    assert "a leaf crest" in capsys.readouterr().out
+    (tmp_path / "bad").mkdir()
+    assert cli.main(["patterns", "build", str(tmp_path / "bad"), "--out", str(tmp_path / "c.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "captions.jsonl is missing" in err and "nothing was written" in err
+    assert not (tmp_path / "c.npz").exists() and not (tmp_path / "c.json").exists()
