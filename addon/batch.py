@@ -237,7 +237,8 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
     dress: list = []
     if not args.no_patterns:
         bank_path = args.pattern_bank or stages.plan.SHIPPED_BANK
-        dress = [stages.DressCostume(obj, models.encoder(), models.bank(bank_path), Path(bank_path), args.pattern_query)]
+        dress = [stages.DressCostume(obj, models.encoder(), models.bank(bank_path), Path(bank_path), args.pattern_query,
+                                     required=False)]
         if not args.no_symbols and symbols.WEIGHTS.exists():  # seed 002 eq. 9: eps(t) keyed on the bodice
             dress.append(addon_symbols.BindSymbols(models.bank(bank_path), Path(bank_path),
                                                    symbols.load_motion_semantic(), scene.frame_start))

@@ -171,6 +171,8 @@ class DressCostume:
     bank_path: Path = plan.SHIPPED_BANK
     query: str = ""
     slots: dict[str, int] | None = None
+    #: with no costume slots: raise (the operator) or record ``dressed: false`` and go on (the batch)
+    required: bool = True
     name: str = "patterns"
 
     def __call__(self, job: Job) -> None:
@@ -187,9 +189,12 @@ class DressCostume:
             record = p.to_audit()
         if record is None:
             names = ", ".join(plan.DRESSED_PARTS)
-            raise ValueError(f"'{self.obj.name}' has no costume slots to dress (materials named {names}); "
-                             "select a mesh and its material slots instead")
-        record["parts"] = parts
+            reason = f"'{self.obj.name}' has no costume slots to dress (materials named {names})"
+            if self.required:
+                raise ValueError(reason + "; select a mesh and its material slots instead")
+            record = {"dressed": False, "reason": reason}  # e.g. a built-in rig's plain body: nothing to dress
+        else:
+            record = {"dressed": True, **record, "parts": parts}
         job.extra["costume"] = record
         if job.audit is not None:
             job.audit.costume = record

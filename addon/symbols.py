@@ -95,6 +95,8 @@ class BindSymbols:
     def __call__(self, job: Job) -> None:
         assert job.motion is not None and "costume" in job.extra, "BindSymbols needs a motion and DressCostume"
         costume = job.extra["costume"]
+        if not costume.get("dressed"):
+            return  # nothing was dressed (no costume slots): no material to key
         part = next((p for p in costume["parts"] if p["part"] == SYMBOL_PART), costume["parts"][0])
         mat = bpy.data.materials[part["material"]]
         sched = symbols.schedule(job.motion.positions(), self.model, job.motion.fps)
