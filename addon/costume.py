@@ -125,8 +125,8 @@ def dress_mesh(obj: bpy.types.Object, plan: CostumePlan, slots: dict[str, int]) 
             continue
         slot = obj.material_slots[slots[choice.part]]
         old = slot.material
-        labels = [lab for lab in choice.provenance["labels"] if lab]  # majority first
-        label = labels[0] if labels else f"crest {choice.prototype}"
+        # the representative's own charge when its blazon names one; else the prototype's number
+        label = choice.provenance["representative"].get("label") or f"crest {choice.prototype}"
         mat = pattern_material(choice, label, mapped=had_uv)
         entry = {**choice.to_json(), "object": obj.name, "slot": slot.name or choice.part, "material": mat.name,
                  "replaced_material": old.name if old else None, "uv": UV_NAME if not had_uv else "existing UV map"}

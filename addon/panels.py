@@ -84,10 +84,14 @@ class HM_PT_audit(_Base, bpy.types.Panel):
 def costume_summary(record: dict) -> list[tuple[str, str]]:
     """(icon, short line) pairs for the Patterns panel."""
     lines = []
+    if record.get("dressed") is False:
+        return [("INFO", "No costume slots dressed")]
     for p in record.get("parts", []):
-        labels = [lab for lab in p.get("labels", {}) if lab]
-        lines.append(("MATERIAL", f"{p['part'].removeprefix('HM ')}: {labels[0] if labels else 'crest'}"))
-        lines.append(("BLANK1", f"{p['members']} images, {p['representative']['source']}"))
+        name = p["material"].split("(", 1)[-1].rstrip(")") if "(" in p["material"] else p["part"]
+        lines.append(("MATERIAL", f"{p['part'].removeprefix('HM ')}: {name}"))
+        top = next(iter(p.get("labels", {}).items()), None)
+        lines.append(("BLANK1", f"{p['members']} images" + (f", {top[1]} {top[0]}" if top else "")
+                      + f", {p['representative']['source']}"))
     for r in record.get("colour_rules", []):
         lines.append(("ERROR" if r["status"] == "applied" else "CHECKMARK", f"{r['rule']}: {r['status']}"))
     if record.get("colour_rules_note"):
