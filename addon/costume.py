@@ -13,6 +13,8 @@ the .blend), mapped through UVs and repeated every ``tile_m`` metres:
 
 from __future__ import annotations
 
+import json
+
 import bpy
 import numpy as np
 
@@ -130,7 +132,7 @@ def dress_mesh(obj: bpy.types.Object, plan: CostumePlan, slots: dict[str, int]) 
         mat = pattern_material(choice, label, mapped=had_uv)
         entry = {**choice.to_json(), "object": obj.name, "slot": slot.name or choice.part, "material": mat.name,
                  "replaced_material": old.name if old else None, "uv": UV_NAME if not had_uv else "existing UV map"}
-        mat[PATTERN_KEY] = str(entry)
+        mat[PATTERN_KEY] = json.dumps(entry)
         if old is not None:
             old.use_fake_user = True  # the user's material stays in the file, untouched
         slot.material = mat

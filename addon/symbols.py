@@ -12,7 +12,7 @@ EEVEE and Cycles show the keyed change; Workbench's texture mode shows the base 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import bpy
 import numpy as np
@@ -105,7 +105,7 @@ class BindSymbols:
         proto = next((int(i) for i in order if int(i) not in used), int(order[0]))
         choice = PartChoice("HM Symbol", proto, 0.0, texture_path(self.bank, self.bank_path, int(self.bank.medoid[proto])),
                             self.bank.provenance(proto), tuple(part["ink_srgb"]), tuple(part["ground_srgb"]), 0.0)
-        add_symbol(mat, pattern_image(replace(choice), f"{mat.name} symbol"))
+        add_symbol(mat, pattern_image(choice, f"{mat.name} symbol"))
         retimed = float(job.extra.get("retimed", 1.0))
         keys = key_epsilon(mat, sched.eps, self.frame_start, retimed)
         record = {**sched.to_json(), "material": mat.name, "keys": keys, "symbol_prototype": proto,

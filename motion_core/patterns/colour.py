@@ -119,14 +119,14 @@ def apply_colour_rules(palette: Palette, rules: list[dict[str, Any]], pack_name:
     return pal, report
 
 
-def recolour(ink: np.ndarray, ground: Colour, ink_colour: Colour) -> np.ndarray:  # noqa: F821
+def recolour(ink: np.ndarray, ground: Colour, ink_colour: Colour) -> np.ndarray:
     """A crest tile's ink share (H, W) in [0, 1] (1 = ink) -> RGBA float (H, W, 4) in the palette."""
     a = np.clip(ink, 0, 1)[..., None]
     rgb = (1 - a) * np.asarray(ground, np.float32) + a * np.asarray(ink_colour, np.float32)
     return np.concatenate([rgb, np.ones_like(a)], -1).astype(np.float32)
 
 
-def ink_share(rgb: np.ndarray) -> np.ndarray:  # noqa: F821
+def ink_share(rgb: np.ndarray) -> np.ndarray:
     """Ink (dark strokes) share of a crest image (H, W, 3) float [0, 1]: 1 on ink, 0 on paper,
     normalised by the image's own paper and ink levels (worn paper does not read as ink)."""
     g = np.asarray(rgb, np.float32)[..., :3].mean(-1)
