@@ -42,8 +42,12 @@ def _files() -> list[tuple[Path, str]]:
     for f in sorted((REPO / "addon").glob("*.py")):
         out.append((f, f"{PACKAGE}/{f.name}"))
     for f in sorted((REPO / "motion_core").rglob("*")):
-        if (f.is_file() and f.suffix in (".py", ".bvh", ".json", ".npz", ".md")
-                and "__pycache__" not in f.parts and not f.name.endswith(".tmp.npz")):
+        rel = f.relative_to(REPO / "motion_core")
+        # the pattern bank's textures and licence text (CC BY-SA 4.0 kamon prints only: see
+        # motion_core/weights/patterns/PATTERNS_NOTICE.md)
+        pattern_asset = rel.parts[:2] == ("weights", "patterns") and f.suffix in (".jpg", ".txt")
+        if (f.is_file() and (f.suffix in (".py", ".bvh", ".json", ".npz", ".md") or pattern_asset)
+                and "__pycache__" not in f.parts and ".tmp." not in f.name):
             out.append((f, f"{PACKAGE}/motion_core/{f.relative_to(REPO / 'motion_core').as_posix()}"))
     return out
 

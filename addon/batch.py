@@ -6,6 +6,11 @@
     blender -b [scene.blend] --command heritage_motion --prompts prompts.jsonl --out DIR     (4.2+, add-on enabled)
     python -m addon.batch --bvh IN.bvh [--rig rigify] ...          (render a motion-capture clip instead)
 
+The costume is dressed with patterns from the shipped bank (the prompt picks them; --pattern-query
+TEXT picks them instead; --pattern-bank BANK.npz uses your own library); --no-patterns keeps the
+flat colours. With patterns, a symbol change is keyed on the bodice where the motion's semantic
+trajectory changes fast (seed 002 eq. 9; EEVEE and Cycles show it; --no-symbols turns it off).
+
 Each line of a prompts file is a JSON object: ``{"prompt": "...", "seed": 0, "seconds": 10, "rules":
 "dai-peacock-illustrative", "rig": "rigify", "mode": "canonical", "name": "..."}``; only "prompt" is
 required (a rule-pack or rig path is relative to the prompts file). Without "rig", the dance goes
@@ -39,11 +44,14 @@ if __package__ in (None, ""):  # run as a script by blender -P: make the repo im
 import bpy  # noqa: E402
 
 from . import stages  # noqa: E402
+from . import symbols as addon_symbols  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
 from .motion_core import config  # noqa: E402
 from .motion_core.cli import seed_arg  # noqa: E402
 from .motion_core.files import LockHeld  # noqa: E402
 from .motion_core.models.generate import ModelError, check_seed, request_seconds  # noqa: E402
+from .motion_core.patterns import symbols  # noqa: E402
+from .motion_core.patterns.costume import PatternBankError  # noqa: E402
 from .motion_core.pipeline import (  # noqa: E402
     ApplyRules,
     GenerateMotion,
@@ -103,6 +111,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="with --prompts: do only shard I of N (contiguous, disjoint; for render farms, see docs/scale.md)")
     p.add_argument("--force", action="store_true",
                    help="redo complete outputs of the same request, and replace files this tool did not place")
+    p.add_argument("--no-patterns", action="store_true", help="do not dress the costume with patterns")
+    p.add_argument("--no-symbols", action="store_true", help="do not key the symbol change (seed 002 eq. 9)")
+    p.add_argument("--pattern-query", default="", help="text that picks the patterns (default: the prompt)")
+    p.add_argument("--pattern-bank", type=Path, default=None, help="a pattern bank .npz (default: the shipped kamon bank)")
     return p.parse_args(argv)
 
 
@@ -170,6 +182,9 @@ def _settings(item: dict, args, seconds: float, seed: int, job: Job, blend: str)
         "armature": args.armature if blend and rig is None else None,
         "bvh": str(bvh_file) if bvh_file else None, "bvh_sha256": _file_sha(bvh_file), "start": args.start if bvh_file else None,
         "engine": args.engine, "resolution": args.resolution.lower(),
+        "patterns": not args.no_patterns, "symbols": not (args.no_patterns or args.no_symbols),
+        "pattern_query": args.pattern_query or None,
+        "pattern_bank_sha256": _file_sha(args.pattern_bank) if args.pattern_bank else None,
     }
 
 
@@ -311,7 +326,15 @@ def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs
         job.tpose = rig.canonical_tpose()
         make_motion = [GenerateMotion(models.model(), models.encoder()), ApplyRules()]
     action_name = f"HM {name}" if bvh_mode else stages.action_name(item["prompt"])
-    run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start)])
+    dress: list = []
+    if not args.no_patterns:
+        bank_path = args.pattern_bank or stages.plan.SHIPPED_BANK
+        dress = [stages.DressCostume(obj, models.encoder(), models.bank(bank_path), Path(bank_path), args.pattern_query,
+                                     required=False)]
+        if not args.no_symbols and symbols.WEIGHTS.exists():  # seed 002 eq. 9: eps(t) keyed on the bodice
+            dress.append(addon_symbols.BindSymbols(models.bank(bank_path), Path(bank_path),
+                                                   symbols.load_motion_semantic(), scene.frame_start))
+    run_stages(job, [*make_motion, stages.KeyAction(obj, rig, action_name, scene.frame_start), *dress])
     if job.generation is not None and (job.generation.info.get("understanding") or {}).get("warning"):
         warnings.append(job.generation.info["understanding"]["warning"])
     for m in warnings:
@@ -319,9 +342,12 @@ def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs
     t1 = time.perf_counter()
 
     def record(job: Job) -> dict:
-        return {"files": out, "render": {**job.extra["render"], "output": out["mp4"]}, "blender": bpy.app.version_string,
-                "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)},
-                "warnings": warnings}
+        rec = {"files": out, "render": {**job.extra["render"], "output": out["mp4"]}, "blender": bpy.app.version_string,
+               "timing_s": {"dance": round(t1 - t0, 3), "render": round(time.perf_counter() - t1, 3)},
+               "warnings": warnings}
+        if job.audit is None and "costume" in job.extra:  # a motion-capture clip: no audit record to carry it
+            rec["costume"] = job.extra["costume"]
+        return rec
 
     # All or nothing: made in a staging folder, placed as one set with its manifest written last.
     with outputs.staging() as staged:
@@ -373,7 +399,7 @@ def run_batch(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
             state = "skipped (outputs exist)" if summary["skipped"] else f"{summary['frames']} frames"
             print(f"line {n}: {summary['name']}: {state}", flush=True)
         except (ValueError, OSError, RuntimeError, bvh.BVHError, rule_pack.RulePackError, ModelError, TextEncoderError,
-                OutputConflict) as e:
+                OutputConflict, PatternBankError) as e:
             errors.append(f"error: line {n}: {e}")
             print(errors[-1], file=sys.stderr, flush=True)
     return done, errors

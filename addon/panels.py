@@ -81,6 +81,54 @@ class HM_PT_audit(_Base, bpy.types.Panel):
         self.layout.operator("heritage_motion.save_audit", icon="TEXT")
 
 
+def costume_summary(record: dict) -> list[tuple[str, str]]:
+    """(icon, short line) pairs for the Patterns panel."""
+    lines = []
+    if record.get("dressed") is False:
+        return [("INFO", "No costume slots dressed")]
+    for p in record.get("parts", []):
+        name = p["material"].split("(", 1)[-1].rstrip(")") if "(" in p["material"] else p["part"]
+        lines.append(("MATERIAL", f"{p['part'].removeprefix('HM ')}: {name}"))
+        top = next(iter(p.get("labels", {}).items()), None)
+        lines.append(("BLANK1", f"{p['members']} images" + (f", {top[1]} {top[0]}" if top else "")
+                      + f", {p['representative']['source']}"))
+    for r in record.get("colour_rules", []):
+        lines.append(("ERROR" if r["status"] == "applied" else "CHECKMARK", f"{r['rule']}: {r['status']}"))
+    if record.get("colour_rules_note"):
+        lines.append(("INFO", "No colour rules in pack"))
+    return lines
+
+
+class HM_PT_patterns(_Base, bpy.types.Panel):
+    bl_label = "Patterns"
+    bl_parent_id = "HM_PT_main"
+
+    def draw(self, context):
+        from .pattern_operators import costume_of
+
+        s = context.scene.heritage_motion
+        layout = self.layout
+        layout.prop(s, "pattern_query", text="", icon="VIEWZOOM")
+        row = layout.row(align=True)
+        row.operator("heritage_motion.dress_dancer", icon="MATERIAL").slots = "COSTUME"
+        obj = context.active_object
+        if obj is not None and obj.type == "MESH":
+            row.operator("heritage_motion.dress_dancer", text="Active Slot").slots = "ACTIVE"
+        record = costume_of(obj)
+        if record is not None:
+            col = layout.column(align=True)
+            for icon, line in costume_summary(record):
+                col.label(text=line, icon=icon)
+            col.label(text="Captions illustrative", icon="ERROR")
+        box = layout.box()
+        box.label(text="Library", icon="ASSET_MANAGER")
+        box.prop(s, "pattern_bank", text="Bank")
+        box.prop(s, "library_folder", text="Folder")
+        row = box.row(align=True)
+        row.operator("heritage_motion.build_pattern_library", icon="FILE_NEW", text="Build")
+        row.operator("heritage_motion.preview_pattern_bank", icon="IMAGE_DATA", text="Preview")
+
+
 class HM_PT_render(_Base, bpy.types.Panel):
     bl_label = "Render"
     bl_parent_id = "HM_PT_main"
@@ -95,4 +143,4 @@ class HM_PT_render(_Base, bpy.types.Panel):
         layout.operator("heritage_motion.render", icon="RENDER_ANIMATION")
 
 
-CLASSES = (HM_PT_main, HM_PT_audit, HM_PT_render)
+CLASSES = (HM_PT_main, HM_PT_audit, HM_PT_patterns, HM_PT_render)

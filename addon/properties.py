@@ -27,6 +27,15 @@ class HM_Settings(bpy.types.PropertyGroup):
     rules_file: bpy.props.StringProperty(name="Rule pack file", subtype="FILE_PATH", default="")
     use_nla: bpy.props.BoolProperty(name="Put on NLA strip", default=False,
                                     description="Add the dance as an NLA strip and keep the current action active")
+    pattern_query: bpy.props.StringProperty(
+        name="Pattern query", default="",
+        description="Text that picks the costume's patterns (empty: the prompt), e.g. 'paulownia crest'")
+    pattern_bank: bpy.props.StringProperty(
+        name="Pattern bank", subtype="FILE_PATH", default="",
+        description="A pattern bank .npz (empty: the shipped Japanese crest bank, CC BY-SA 4.0)")
+    library_folder: bpy.props.StringProperty(
+        name="Library folder", subtype="DIR_PATH", default="",
+        description="A folder of your images with captions.jsonl (image, caption, culture, licence per line)")
     engine: bpy.props.EnumProperty(name="Engine", items=ENGINE_ITEMS, default="WORKBENCH")
     resolution_x: bpy.props.IntProperty(name="Width", default=1280, min=16, max=7680)
     resolution_y: bpy.props.IntProperty(name="Height", default=720, min=16, max=4320)

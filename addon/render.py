@@ -35,7 +35,7 @@ def setup_scene(scene: bpy.types.Scene, frames: int, fps: int = 25, resolution=(
     if engine == "WORKBENCH":
         shading = scene.display.shading
         shading.light = "STUDIO"
-        shading.color_type = "MATERIAL"
+        shading.color_type = "TEXTURE"  # image textures (the costume patterns); plain materials keep their colour
         shading.show_shadows = True
         shading.show_cavity = True  # ambient-occlusion-like cavity shading
     elif engine == "CYCLES":

@@ -1,6 +1,6 @@
 """The Blender stages of the pipeline (:mod:`motion_core.pipeline`): key the motion on the user's
-armature as a new action, render the video and the poster. Used by the Generate and Render
-operators and the headless batch alike.
+armature as a new action, dress the costume with patterns, render the video and the poster. Used by
+the Generate, Dress Dancer and Render operators and the headless batch alike.
 
 Nothing existing is overwritten: the action is new (Blender makes its name unique), and an action
 the armature had before keeps a fake user so it survives saving. The audit record is stored on the
@@ -15,11 +15,14 @@ from pathlib import Path
 
 import bpy
 
+from . import costume
 from .action_io import key_new_action
 from .motion_core import config
 from .motion_core.files import write_json_atomic
 from .motion_core.models.generate import MotionGenerator
 from .motion_core.models.registry import load_model
+from .motion_core.patterns import costume as plan
+from .motion_core.patterns.bank import PatternBank
 from .motion_core.pipeline import Job
 from .motion_core.rigs import armature_pose, bonemap, retarget
 from .motion_core.rules import pack as rule_pack
@@ -50,10 +53,19 @@ class Models:
     def __init__(self) -> None:
         self._models: dict[str, MotionGenerator] = {}
         self._encoder: TextEncoder | None = None
+        self._banks: dict[str, PatternBank] = {}
 
     def clear(self) -> None:
         self._models.clear()
         self._encoder = None
+        self._banks.clear()
+
+    def bank(self, path: str | Path | None = None) -> PatternBank:
+        """The pattern bank at ``path`` (default: the shipped kamon bank). Raises PatternBankError."""
+        key = str(path or plan.SHIPPED_BANK)
+        if key not in self._banks:
+            self._banks[key] = plan.load_bank(key)
+        return self._banks[key]
 
     def model(self, path: str | None = None) -> MotionGenerator:
         key = str(path or "")
@@ -141,6 +153,54 @@ class KeyAction:
         if scene.frame_end < last:
             scene.frame_end = last
         job.extra.update(action=action, previous_action=previous.name if previous else None, retimed=retimed)
+
+
+@dataclass
+class DressCostume:
+    """The pipeline's "textures and symbols" slot: patterns retrieved from the bank for the prompt
+    (or ``query``) become new materials on the costume (motion_core.patterns.costume, addon/costume.py).
+
+    ``obj``: the dancer's armature (its meshes' slots named like the costume parts are dressed) or a
+    mesh; ``slots``: part -> slot index on that mesh (a user's own selection); None: by name. The
+    choices, sources, licences and colour rules go into the audit record (``costume``) and
+    ``job.extra["costume"]``."""
+
+    obj: bpy.types.Object
+    encoder: TextEncoder
+    bank: PatternBank
+    bank_path: Path = plan.SHIPPED_BANK
+    query: str = ""
+    slots: dict[str, int] | None = None
+    #: with no costume slots: raise (the operator) or record ``dressed: false`` and go on (the batch)
+    required: bool = True
+    name: str = "patterns"
+
+    def __call__(self, job: Job) -> None:
+        query = " ".join(self.query.split()) or job.request.prompt
+        emb = self.encoder.encode([query])[0]
+        record, parts = None, []
+        for mesh in costume.dancer_meshes(self.obj):
+            slots = self.slots if self.slots is not None else costume.costume_slots(mesh, plan.DRESSED_PARTS)
+            if not slots:
+                continue
+            p = plan.plan_costume(query, emb, self.bank, job.pack, self.bank_path, list(slots),
+                                  "pattern query" if self.query.strip() else "prompt", job.request.prompt)
+            parts += costume.dress_mesh(mesh, p, slots)
+            record = p.to_audit()
+        if record is None:
+            names = ", ".join(plan.DRESSED_PARTS)
+            reason = f"'{self.obj.name}' has no costume slots to dress (materials named {names})"
+            if self.required:
+                raise ValueError(reason + "; select a mesh and its material slots instead")
+            record = {"dressed": False, "reason": reason}  # e.g. a built-in rig's plain body: nothing to dress
+        else:
+            record = {"dressed": True, **record, "parts": parts}
+        job.extra["costume"] = record
+        if job.audit is not None:
+            job.audit.costume = record
+            action = job.extra.get("action")
+            if action is not None:
+                action[AUDIT_KEY] = json.dumps(job.audit.to_json())
 
 
 @dataclass

@@ -95,6 +95,86 @@ def add_dancer_and_generate() -> None:
     assert bpy.context.scene.render.fps == 30 and abs((xs[1] - xs[0]) - 1.2) < 1e-4, xs[:3]
 
 
+def dress_dancer_and_a_users_mesh() -> None:
+    """Dress Dancer: the default dancer's four costume slots get new pattern materials (the old ones
+    kept), the audit of its action names the patterns; a user's mesh gets only its active slot dressed."""
+    _fresh()
+    bpy.ops.heritage_motion.add_dancer()
+    arm = bpy.context.active_object
+    body = next(o for o in bpy.data.objects if o.parent == arm and o.type == "MESH")
+    assert bpy.ops.heritage_motion.generate(prompt="a proud bow", seconds=1) == {"FINISHED"}
+    before = {m.name for m in bpy.data.materials}
+    bpy.context.scene.heritage_motion.pattern_query = "paulownia crest"
+    assert bpy.ops.heritage_motion.dress_dancer() == {"FINISHED"}
+    names = [sl.material.name for sl in body.material_slots]
+    assert names[0].startswith("HM Skin") and all(n.startswith("HM Pattern ") for n in names[1:]), names
+    assert before <= {m.name for m in bpy.data.materials}  # nothing removed or renamed
+    assert all(bpy.data.materials[n].use_fake_user for n in before if n.startswith("HM ") and n != "HM Skin")
+    audit = json.loads(arm.animation_data.action["heritage_motion_audit"])
+    parts = audit["costume"]["parts"]
+    assert audit["costume"]["query"] == "paulownia crest" and len(parts) == 4
+    assert all(p["representative"]["licence"].startswith("CC BY-SA 4.0") for p in parts)
+    tex = next(n for n in body.material_slots[1].material.node_tree.nodes if n.type == "TEX_IMAGE")
+    assert tex.image is not None and tex.image.size[0] > 0
+    # a user's own mesh (with UVs): only its active slot, a new material; the user's stays untouched
+    _fresh()
+    bpy.ops.mesh.primitive_cube_add()
+    cube = bpy.context.active_object
+    mine, other = bpy.data.materials.new("My Red"), bpy.data.materials.new("My Blue")
+    mine.diffuse_color = (1, 0, 0, 1)
+    cube.data.materials.append(mine)
+    cube.data.materials.append(other)
+    cube.active_material_index = 0
+    uvs = len(cube.data.uv_layers)
+    assert bpy.ops.heritage_motion.dress_dancer(slots="ACTIVE") == {"FINISHED"}
+    assert cube.material_slots[0].material.name.startswith("HM Pattern ") and cube.material_slots[1].material == other
+    assert mine.use_fake_user and tuple(mine.diffuse_color) == (1, 0, 0, 1) and len(cube.data.uv_layers) == uvs
+    assert "heritage_motion_costume" in cube
+    assert any(n.type == "MAPPING" for n in cube.material_slots[0].material.node_tree.nodes)  # tiles on the user's UVs
+
+
+def pattern_library_and_preview(tmp: Path) -> None:
+    """Build a library from a folder through bpy.data.images (no Pillow in Blender), use it, preview the
+    prototypes as a grid image; a bad folder is refused with one message and leaves nothing behind."""
+    _fresh()
+    lib = tmp / "my-patterns"
+    lib.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, rgb in enumerate([(0.8, 0.1, 0.1), (0.1, 0.2, 0.8), (0.9, 0.8, 0.2)]):
+        img = bpy.data.images.new(f"p{i}", 32, 24)
+        px = [c for y in range(24) for x in range(32) for c in ((*rgb, 1.0) if (x // 4 + y // 4) % 2 else (1, 1, 1, 1))]
+        img.pixels = px
+        img.filepath_raw = str(lib / f"p{i}.png")
+        img.file_format = "PNG"
+        img.save()
+        lines.append(json.dumps({"image": f"p{i}.png", "caption": ["red checks", "blue checks", "gold checks"][i],
+                                 "culture": "test", "licence": "CC0"}))
+    (lib / "captions.jsonl").write_text("\n".join(lines) + "\n")
+    s = bpy.context.scene.heritage_motion
+    s.library_folder = str(lib)
+    assert bpy.ops.heritage_motion.build_pattern_library() == {"FINISHED"}
+    assert s.pattern_bank.endswith("heritage_motion_bank.npz") and Path(s.pattern_bank).exists()
+    bpy.ops.mesh.primitive_cube_add()
+    cube = bpy.context.active_object
+    cube.data.materials.append(bpy.data.materials.new("Mine"))
+    s.pattern_query = "blue checks"
+    assert bpy.ops.heritage_motion.dress_dancer(slots="ALL") == {"FINISHED"}
+    rec = json.loads(cube["heritage_motion_costume"])
+    assert rec["bank"]["data"] == "user library" and rec["parts"][0]["representative"]["licence"] == "CC0"
+    assert rec["parts"][0]["representative"]["label"] == "blue checks", rec["parts"][0]
+    assert bpy.ops.heritage_motion.preview_pattern_bank() == {"FINISHED"}
+    prev = bpy.data.images["HM Pattern Bank Preview"]
+    assert prev.size[0] == 16 * 64 and prev.size[1] == 64
+    bad = tmp / "bad-patterns"
+    bad.mkdir(exist_ok=True)
+    (bad / "x.png").write_bytes(b"not a png")
+    (bad / "captions.jsonl").write_text('{"image": "x.png", "caption": "x"}\n')
+    s.library_folder = str(bad)
+    refused(lambda: bpy.ops.heritage_motion.build_pattern_library(), "nothing was written")
+    assert sorted(p.name for p in bad.iterdir()) == ["captions.jsonl", "x.png"]
+    s.pattern_bank = ""
+
+
 def generate_on_rigify_metarig() -> None:
     _fresh()
     bpy.ops.preferences.addon_enable(module="rigify")

@@ -55,6 +55,8 @@ def main() -> None:
         files = {str(p.relative_to(addon_dir)) for p in addon_dir.rglob("*") if "__pycache__" not in p.parts and p.is_file()}
         s.installed(module, addon_dir)
         s.add_dancer_and_generate()
+        s.dress_dancer_and_a_users_mesh()
+        s.pattern_library_and_preview(out)
         s.generate_on_rigify_metarig()
         if bvh is None:
             print("SKIPPED generate_on_bvh_import: needs ../shared/data (the Bandai-Namco clip); not present here")

@@ -3,7 +3,7 @@
     xvfb-run -a -s "-screen 0 1600x900x24" blender -P blender_tests/run_gui.py -- ZIP OUTDIR
 
 Background Blender has no undo stack, so undo is checked here, in the GUI: one Ctrl+Z after
-Generate (or Add Dancer) restores the scene. Prints "GUI SCENARIOS: PASSED" and exits 0, or 1.
+Generate, Add Dancer or Dress Dancer restores the scene. Prints "GUI SCENARIOS: PASSED" and exits 0, or 1.
 The screenshot goes to OUTDIR/panel.png.
 """
 
@@ -53,16 +53,27 @@ def scenarios(zip_path: Path, out: Path) -> None:
     assert bpy.data.objects[name].animation_data.action is not None
     _undo()
     assert _state() == before, ("one undo after Generate", _state(), before)
-    # generate again for the screenshot, and show the panel
+    # Dress Dancer: new pattern materials; one undo restores the costume's own
+    def slot_names():
+        body = next(c for c in bpy.data.objects[name].children if c.type == "MESH")
+        return [sl.material.name if sl.material else None for sl in body.material_slots]
+    bpy.context.view_layer.objects.active = bpy.data.objects[name]
+    costume = slot_names()
+    assert bpy.ops.heritage_motion.dress_dancer("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert sum(n.startswith("HM Pattern") for n in slot_names()) == 4, slot_names()
+    _undo()
+    assert slot_names() == costume, ("one undo after Dress Dancer", slot_names(), costume)
+    # generate again for the screenshot, dressed, and show the panel
     s = bpy.context.scene.heritage_motion  # undo restored the settings too
     s.prompt, s.seconds, s.rules = "a feminine peacock dance, slow", 4.0, "dai-peacock-illustrative"
     bpy.context.view_layer.objects.active = bpy.data.objects[name]
     assert bpy.ops.heritage_motion.generate("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert bpy.ops.heritage_motion.dress_dancer("EXEC_DEFAULT", True) == {"FINISHED"}
     bpy.context.scene.frame_set(40)
     space = area.spaces.active
     space.show_region_ui = True
     space.shading.type = "SOLID"
-    space.shading.color_type = "MATERIAL"
+    space.shading.color_type = "TEXTURE"  # the costume's pattern textures
     space.overlay.show_overlays = True
     for obj in list(bpy.data.objects):
         if obj.name == "Cube":  # the startup file's cube: not part of the shot

@@ -21,6 +21,7 @@ def main() -> None:
     def body():
         scenarios.main_job_renders_25fps_video(bvh, out / "render")
         scenarios.main_job_from_prompt(out / "prompt")
+        scenarios.main_job_without_patterns_and_with_colour_rules(out / "patterns")
         scenarios.main_job_refuses_to_overwrite(bvh, out / "keep")
         scenarios.main_job_bad_input_exits_1(out / "bad")
         scenarios.run_or_skip(scenarios.retarget_onto_blender_bvh_import, bvh)

@@ -196,4 +196,25 @@ def main_job_from_prompt(out: Path, frames: int = 10) -> dict:
     record = json.loads(Path(summary["outputs"]["audit"]).read_text())
     assert record["request"]["prompt"] == "a proud bow" and record["request"]["seed"] == 0
     assert record["generation"]["prior_pair"]["content"] and record["pre"]["rule_pack"]["name"] == "default-humanoid"
+    # patterns on the dancer by default: four new materials, their sources and licences in the audit
+    parts = record["costume"]["parts"]
+    assert [p["part"] for p in parts] == ["HM Bodice", "HM Skirt", "HM Sleeves", "HM Headdress"], parts
+    assert all(p["representative"]["licence"].startswith("CC BY-SA 4.0") and p["members"] >= 1 for p in parts)
+    assert all(bpy.data.materials[p["material"]].node_tree.nodes.get("Image Texture") for p in parts)
     return summary
+
+
+def main_job_without_patterns_and_with_colour_rules(out: Path) -> None:
+    """--no-patterns keeps the flat colours; a pack's colour rules are applied and reported with sources."""
+    from addon import batch
+    base = ["--prompt", "a proud bow", "--seconds", "0.2", "--resolution", "64x36"]
+    summary = batch.run(batch.parse_args([*base, "--out", str(out / "off"), "--no-patterns"]))
+    record = json.loads(Path(summary["outputs"]["audit"]).read_text())
+    assert "costume" not in record
+    assert not any(m.name.startswith("HM Pattern") for m in bpy.data.materials)
+    summary = batch.run(batch.parse_args([*base, "--out", str(out / "rules"), "--rules",
+                                          "seed002-symbol-and-colour-examples", "--pattern-query", "a funeral dance"]))
+    rules = {r["rule"]: r for r in json.loads(Path(summary["outputs"]["audit"]).read_text())["costume"]["colour_rules"]}
+    assert rules["jingpo-menao-no-black-yellow"]["status"] == "applied"
+    assert rules["han-red-wedding-funeral"]["status"] == "applied"
+    assert all(r["source"] and r["pack_status"] == "illustrative" for r in rules.values())

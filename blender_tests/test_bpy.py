@@ -25,6 +25,18 @@ def test_main_job_from_prompt(tmp_path):
     scenarios.main_job_from_prompt(tmp_path)
 
 
+def test_main_job_without_patterns_and_with_colour_rules(tmp_path):
+    scenarios.main_job_without_patterns_and_with_colour_rules(tmp_path)
+
+
+def test_symbol_change_lands_on_its_frame(tmp_path):
+    """Issue #12 item 7: the keyed symbol is first visible, in Cycles renders, on the trigger frame."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import symbol_lag
+    r = symbol_lag.measure("a proud bow", 4.0, 0, tmp_path, triggers_max=1, around=2)
+    assert r["measured"] and r["max_abs_lag_s"] is not None and r["max_abs_lag_s"] <= r["goal_s"], r
+
+
 def test_main_job_refuses_to_overwrite(dance_bvh, tmp_path):
     scenarios.main_job_refuses_to_overwrite(dance_bvh, tmp_path)
 

@@ -213,6 +213,39 @@ def cmd_prior(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patterns(args) -> int:
+    """patterns build FOLDER --out BANK: a bank from your images; patterns query TEXT: what it retrieves."""
+    from .patterns.costume import SHIPPED_DIR, load_bank
+    from .patterns.encoder import load_encoder
+    from .text.encoder import load_text_encoder
+
+    if args.action == "build":
+        from .patterns.library import build_library
+
+        if not args.out:
+            raise UserError("patterns build: give --out BANK.npz")
+        out = Path(args.out).with_suffix(".npz")
+        if (out.exists() or out.with_suffix(".json").exists()) and not args.force:
+            raise UserError(f"{out} exists; choose another --out or pass --force to replace it")
+
+        def progress(f: float, msg: str) -> None:
+            print(f"[{f:4.0%}] {msg}", flush=True)
+
+        bank = build_library(args.target, out, load_encoder(SHIPPED_DIR / "pattern_encoder.npz"), load_text_encoder(),
+                             progress=progress)
+        print(f"{out}: {len(bank.items)} images, {len(bank.prototypes)} prototypes, {len(bank.concepts)} captions. "
+              f"Use it in the batch with --pattern-bank {out}")
+        return 0
+    bank = load_bank(args.bank)
+    s = load_text_encoder().encode([args.target])[0]
+    for proto in bank.prototypes_for_text(s, k=args.k):
+        pv = bank.provenance(proto)
+        rep = pv["representative"]
+        print(f"prototype {proto}: {pv['members']} members, labels {pv['labels']}; "
+              f"representative {rep['path']} ({rep['licence']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m motion_core", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -272,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--terms", help="the clips' terms of use, recorded in the pack")
     sp.add_argument("--force", action="store_true", help="replace an existing --out file")
     sp.set_defaults(func=cmd_prior)
+
+    sp = sub.add_parser("patterns", help="build a pattern bank from your images, or query a bank with text")
+    sp.add_argument("action", choices=["build", "query"])
+    sp.add_argument("target", help="build: a folder with images and captions.jsonl; query: the text")
+    sp.add_argument("--out", help="build: the bank to write (BANK.npz and BANK.json)")
+    sp.add_argument("--bank", help="query: a bank .npz (default: the shipped kamon bank)")
+    sp.add_argument("--k", type=int, default=4, help="query: prototypes to list (default 4)")
+    sp.add_argument("--force", action="store_true", help="build: replace an existing bank")
+    sp.set_defaults(func=cmd_patterns)
     return p
 
 

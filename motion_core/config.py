@@ -60,6 +60,19 @@ GAMMA_TEMPERATURE: float = 0.07
 MARGIN_SACRED: float = 1.2
 MARGIN_DECORATIVE: float = 0.8
 
+# --- Symbol binding (seed 002 section 5.1, eq. 9) -------------------------------------------
+#: A totem element is injected where the semantic trajectory changes faster than this.
+#: Source: seed 002 section 5.1, "when d h_sem / d t > 0.35". Units (not given by the seed): the
+#: speed of the unit vector h_sem per second (motion_core/patterns/symbols.py).
+SYMBOL_RATE_THRESHOLD: float = 0.35
+#: Triggers at least this far apart (product choice: one symbol per gesture).
+SYMBOL_MIN_GAP_S: float = 1.0
+#: How long eps(t) stays at 1 after a trigger (product choice).
+SYMBOL_HOLD_S: float = 0.4
+#: Goal for the lag between the bone event and the symbol's change in the rendered frames
+#: (issue #12: one frame at 25 fps; the seed reports 0.12 +- 0.03 s).
+SYMBOL_LAG_GOAL_S: float = 0.04
+
 # --- Projected-gradient IK (seed 002 eq. 9 and section 5.1) ---------------------------------
 #: Initial step size, adapted by Armijo backtracking. Source: seed 002 eq. 9, "alpha = 0.1".
 IK_ALPHA: float = 0.1

@@ -22,6 +22,12 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
     from motion_core.models.registry import SHIPPED
     if SHIPPED.exists():
         assert "heritage_motion/motion_core/weights/motion_mdn.npz" in names
+    from motion_core.patterns.costume import SHIPPED_BANK
+    if SHIPPED_BANK.exists():  # the pattern bank ships with its notice; nothing of batik or decor does
+        for must in ("pattern_bank.npz", "pattern_bank.json", "pattern_encoder.npz", "PATTERNS_NOTICE.md",
+                     "LICENSE-CC-BY-SA-4.0.txt", "textures/proto_000.jpg"):
+            assert f"heritage_motion/motion_core/weights/patterns/{must}" in names
+        assert not any("batik" in n.lower() or "decor" in n.lower() or "runs/" in n for n in names)
     zipfile.ZipFile(out).extractall(tmp_path / "x")
     code = ("import heritage_motion as h; from heritage_motion.motion_core.rigs import builtin, retarget; "
             "print(retarget.__name__, h.bl_info['blender']); "

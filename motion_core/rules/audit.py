@@ -84,6 +84,9 @@ class AuditRecord:
     after: Compliance
     review: Json = field(default_factory=lambda: {"status": "not reviewed", "reviewer": None, "notes": None})
     output: Json = field(default_factory=dict)
+    #: the patterns put on the costume, their sources and licences, and the colour rules applied or
+    #: checked (motion_core.patterns.costume.CostumePlan.to_audit); None when the costume was not dressed
+    costume: Json | None = None
     created_utc: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat())
 
     @property
@@ -99,6 +102,8 @@ class AuditRecord:
             "after": {"before": self.before.to_json(), "after": self.after.to_json()},
             "review": self.review,
         }
+        if self.costume is not None:
+            out["costume"] = self.costume
         if self.output:
             out["output"] = self.output
         return out
@@ -114,7 +119,7 @@ class AuditRecord:
             return cls(d["request"], d.get("model"), d.get("generation", {}), d["pre"]["rule_pack"],
                        d["pre"].get("sources", {}), d["pre"].get("warning", ""), During.from_json(d["during"]),
                        Compliance.from_json(d["after"]["before"]), Compliance.from_json(d["after"]["after"]),
-                       d.get("review", {}), d.get("output", {}), d.get("created_utc", ""))
+                       d.get("review", {}), d.get("output", {}), d.get("costume"), d.get("created_utc", ""))
         except (KeyError, TypeError) as e:
             raise ValueError(f"audit record lacks {e}") from None
 
