@@ -213,7 +213,7 @@ def cmd_prior(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_patterns(args) -> int:
+def cmd_patterns(args: argparse.Namespace) -> int:
     """patterns build FOLDER --out BANK: a bank from your images; patterns query TEXT: what it retrieves."""
     from .patterns.costume import SHIPPED_DIR, load_bank
     from .patterns.encoder import load_encoder

@@ -38,7 +38,6 @@ from .rules.pack import DEFAULT_PACK, RulePack, load_pack
 from .skeleton.motion import Motion
 from .text.encoder import TextEncoder
 
-
 T = TypeVar("T")
 
 

@@ -130,7 +130,7 @@ class PatternBank:
             "concepts": self.concepts, "items": self.items,
             "prototypes": [{"index": j, "medoid": int(self.medoid[j]),
                             "members": np.flatnonzero(self.assign == j).tolist()} for j in range(len(self.prototypes))]})
-        save_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays))
+        save_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays))  # type: ignore[arg-type]  # numpy's stub rejects **dict
         return path
 
     @classmethod
@@ -168,6 +168,7 @@ class PatternBank:
     def gate(self, f: np.ndarray | None, s: np.ndarray | None) -> np.ndarray:
         """(Q,) weight of the visual channel: confidence-gated (1 with no semantic query, 0 with no visual)."""
         if s is None:
+            assert f is not None, "gate needs a visual or a semantic query"
             return np.ones(len(np.atleast_2d(f)))
         if f is None:
             return np.zeros(len(np.atleast_2d(s)))

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-Colour = tuple[float, float, float]
+Colour = tuple[float, ...]  # linear RGB, 3 values in 0..1
 Palette = dict[str, tuple[Colour, Colour]]
 
 #: The costume palette before rules (sRGB; product choice, not a cultural rule): a ground and an ink

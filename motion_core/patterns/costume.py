@@ -52,8 +52,8 @@ class PartChoice:
     similarity: float
     texture: Path
     provenance: dict[str, Any]
-    ground: tuple[float, float, float]
-    ink: tuple[float, float, float]
+    ground: tuple[float, ...]  # linear RGB
+    ink: tuple[float, ...]
     tile_m: float
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +88,8 @@ def texture_path(bank: PatternBank, bank_path: Path, item_index: int) -> Path:
     bank's CC BY-SA prints) or its ``path`` (a user library's own image)."""
     it = bank.items[item_index]
     rel = it.get("texture") or it.get("path")
+    if not rel:
+        raise PatternBankError(f"{bank_path}: item {item_index} names no image")
     p = Path(rel)
     return p if p.is_absolute() else bank_path.parent / p
 

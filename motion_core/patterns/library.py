@@ -23,9 +23,11 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..text.encoder import TextEncoder
 from .bank import PROTOTYPES, PatternBank
 from .damage import _resize_bilinear
 from .encoder import SIZE, PatternEncoder
@@ -64,7 +66,7 @@ def to_square(rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
 def pil_reader(path: Path) -> np.ndarray:
     """Read an image with Pillow (command line; Blender uses bpy.data.images instead)."""
     try:
-        from PIL import Image
+        from PIL import Image  # optional: the command line only, never inside Blender
     except ImportError:
         raise LibraryError("reading images from the command line needs Pillow (pip install pillow); "
                            "or build the library from Blender's Heritage Motion panel") from None
@@ -89,25 +91,25 @@ def read_captions(folder: Path) -> tuple[list[dict], list[str]]:
         if not line.strip():
             continue
         try:
-            e = json.loads(line)
-            if not isinstance(e, dict):
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
                 raise ValueError("expected a JSON object")
         except ValueError as err:
             problems.append(f"{path.name}:{n}: {err}")
             continue
-        missing = [f for f in FIELDS if not isinstance(e.get(f), str) or not e[f].strip()]
+        missing = [f for f in FIELDS if not isinstance(entry.get(f), str) or not entry[f].strip()]
         if missing:
             problems.append(f"{path.name}:{n}: missing {', '.join(missing)}")
             continue
-        e["line"] = n
-        entries.append(e)
+        entry["line"] = n
+        entries.append(entry)
     if not entries and not problems:
         problems.append(f"{path} has no entries")
     return entries, problems
 
 
 def build_library(folder: str | os.PathLike[str], out: str | os.PathLike[str], encoder: PatternEncoder,
-                  text_encoder, reader: Reader = pil_reader, progress: Progress | None = None,
+                  text_encoder: TextEncoder, reader: Reader = pil_reader, progress: Progress | None = None,
                   k: int = PROTOTYPES) -> PatternBank:
     """Check, encode and write the library bank ``out`` (.npz + .json). Raises LibraryError."""
     folder, out = Path(folder), Path(out).with_suffix(".npz")
@@ -139,7 +141,8 @@ def build_library(folder: str | os.PathLike[str], out: str | os.PathLike[str], e
     # The item's semantic vector: its own caption (the user's words), so text retrieves by caption.
     items = [{"path": str((folder / e["image"]).resolve()), "label": e["caption"], "caption": e["caption"],
               "culture": e["culture"], "licence": e["licence"], "source": str(folder)} for e in entries]
-    concepts, caps = [], []
+    concepts: list[dict[str, Any]] = []
+    caps: list[np.ndarray] = []
     for e, c in zip(entries, captions, strict=True):
         if e["caption"] not in {x["label"] for x in concepts}:
             concepts.append({"label": e["caption"], "caption": e["caption"], "culture": e["culture"],
