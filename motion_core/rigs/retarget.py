@@ -18,7 +18,14 @@ import numpy as np
 from ..skeleton import canonical
 from ..skeleton.kinematics import forward_kinematics
 from ..skeleton.motion import Motion
-from ..skeleton.rotations import axis_angle_to_matrix, matrix_to_euler, matrix_to_quat, quat_to_matrix, rotation_between
+from ..skeleton.rotations import (
+    axis_angle_to_matrix,
+    matrix_to_euler,
+    matrix_to_quat,
+    quat_slerp,
+    quat_to_matrix,
+    rotation_between,
+)
 from .axes import AxisConvention, infer_convention
 from .bonemap import BoneMap, build_bone_map, load_override
 from .bvh import BvhClip, read_bvh
@@ -280,7 +287,11 @@ def pose_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
         translations (T, J, 3): each joint's origin in its parent's rest frame (file units).
 
     Joints the rig has but the motion lacks (or that are not mapped) keep their T-pose rotation
-    relative to their parent. Root motion is scaled by the leg-length ratio unless given.
+    relative to their parent, except the unmapped links of the back (Rigify's spine.002, MPFB2's
+    spine.002 and spine.003): they take their share of the turn between the mapped joints on either
+    side (:func:`torso_links`), so the back bends smoothly; the chord from spine to chest then
+    follows the turn to within a few degrees, the rest stays exact. Root motion is
+    scaled by the leg-length ratio unless given.
     """
     sk = rig.skeleton
     tp = rig.tpose
@@ -293,12 +304,17 @@ def pose_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
     if root_scale is None:
         root_scale = tp.leg_length(rig) / motion.leg_length
 
+    links = torso_links(rig)
     g = np.empty((t, n, 3, 3))
     for j in range(n):
         k = canon_of.get(j)
         par = sk.parents[j]
         if k is not None and motion.present[k]:
             g[:, j] = d[:, k] @ tp.global_rotations[j]
+        elif j in links and motion.present[links[j][0]] and motion.present[links[j][1]]:
+            ka, kb, share = links[j]
+            q = quat_slerp(motion.rotations[:, ka], motion.rotations[:, kb], np.full(t, share))
+            g[:, j] = quat_to_matrix(q) @ tp.global_rotations[j]
         elif par >= 0:
             g[:, j] = g[:, par] @ tp.local_rotations[j]
         else:
@@ -320,6 +336,33 @@ def pose_from_motion(motion: Motion, rig: Rig, root_scale: float | None = None) 
 
     rest_inv = np.swapaxes(sk.rest_rotations, -1, -2)
     return rest_inv @ (a.T @ local @ a), trans @ a / rig.axes.unit_m
+
+
+TORSO = ("pelvis", "spine", "chest")
+
+
+def torso_links(rig: Rig) -> dict[int, tuple[int, int, float]]:
+    """Unmapped joints strictly between two mapped joints of the back (pelvis, spine, chest) on one
+    chain: joint -> (canonical index below, canonical index above, share of the turn), the share
+    growing with depth. The neck is left out: its direction to the head stays exact."""
+    sk = rig.skeleton
+    idx = rig.bone_map.indices(sk)
+    torso = {idx[c]: c for c in TORSO if c in idx}
+    out: dict[int, tuple[int, int, float]] = {}
+    for c in TORSO[1:]:
+        if c not in idx:
+            continue
+        chain = []
+        for k in sk.ancestors(idx[c]):  # nearest first
+            if k in torso:
+                if chain:
+                    for i, j in enumerate(reversed(chain), 1):
+                        out[j] = (canonical.INDEX[torso[k]], canonical.INDEX[c], i / (len(chain) + 1))
+                break
+            if k in idx.values():
+                break
+            chain.append(k)
+    return out
 
 
 def root_carrier(rig: Rig) -> int:
