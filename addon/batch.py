@@ -8,7 +8,9 @@
 
 Each line of a prompts file is a JSON object: ``{"prompt": "...", "seed": 0, "seconds": 10, "rules":
 "dai-peacock-illustrative", "rig": "rigify", "mode": "canonical", "name": "..."}``; only "prompt" is
-required (a rule-pack or rig path is relative to the prompts file). Without "rig", the dance goes
+required (a rule-pack or rig path is relative to the prompts file). The default dancer's shape:
+``"body": "feminine" | "masculine" | 0..1, "age": 11..90 (years), "height", "weight", "muscle": 0..1``
+(0.5 average), and ``"standin": true`` for the lightweight stand-in. Without "rig", the dance goes
 onto the armature of the opened .blend (``--armature NAME``, else the active or only armature),
 or, with no .blend, onto the default costumed dancer.
 
@@ -35,6 +37,7 @@ import bpy  # noqa: E402
 
 from . import stages  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
+from .makehuman import Shape  # noqa: E402
 from .motion_core import config  # noqa: E402
 from .motion_core.models.generate import ModelError  # noqa: E402
 from .motion_core.pipeline import (  # noqa: E402
@@ -56,7 +59,8 @@ from .rig_io import add_body_mesh, armature_from_rig, rig_from_armature  # noqa:
 
 DEFAULT_PROMPT = "a feminine dance, slow and graceful"
 DANCER = "dancer"
-KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name")
+SHAPE_KEYS = ("body", "age", "height", "weight", "muscle")
+KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name", *SHAPE_KEYS, "standin")
 
 
 class ItemError(ValueError):
@@ -85,6 +89,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
     p.add_argument("--force", action="store_true", help="redo and replace existing outputs")
+    g = p.add_argument_group("the default dancer's shape (MakeHuman's macro targets)")
+    g.add_argument("--body", default="feminine", help="feminine, masculine or 0 (feminine) to 1 (default feminine)")
+    g.add_argument("--age", type=float, default=25.0, help="years, 11 to 90 (default 25)")
+    for k in ("height", "weight", "muscle"):
+        g.add_argument(f"--{k}", type=float, default=0.5, help="0 to 1, 0.5 average (default)")
+    g.add_argument("--standin", action="store_true", help="a lightweight stand-in (capsules, no costume)")
     return p.parse_args(argv)
 
 
@@ -152,7 +162,31 @@ def _scene_armature(name: str | None):
     return arms[0] if len(arms) == 1 else None
 
 
-def _prepare_scene(args, rig_choice: str | None, blend: str):
+def dancer_shape(item: dict, args) -> Shape:
+    """The default dancer's shape from a prompt line's keys, else the command line's."""
+    try:
+        b = item.get("body", args.body)
+        body = float(b) if _numeric(b) else Shape.from_body(b)
+        values = {k: item.get(k, getattr(args, k)) for k in ("age", "height", "weight", "muscle")}
+        for k, v in values.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{k} {v!r}: expected a number")
+        return Shape(body, **{k: float(v) for k, v in values.items()})
+    except ValueError as e:
+        raise ItemError(str(e)) from None
+
+
+def _numeric(v) -> bool:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _prepare_scene(args, rig_choice: str | None, blend: str, item: dict | None = None):
     """Reset to the user's .blend (reloaded for every prompt) or to an empty scene with a dancer.
     Returns (armature object, target rig for the BVH)."""
     if blend:
@@ -168,7 +202,8 @@ def _prepare_scene(args, rig_choice: str | None, blend: str):
         return obj, stages.check_armature(obj)
     rig_choice = rig_choice or DANCER
     if rig_choice == DANCER:
-        obj, _body = add_dancer(coll)
+        item = item or {}
+        obj, _body = add_dancer(coll, shape=dancer_shape(item, args), lightweight=bool(item.get("standin", args.standin)))
         return obj, rig_from_armature(obj)
     if Path(rig_choice).suffix.lower() == ".bvh":
         if not Path(rig_choice).exists():
@@ -202,11 +237,13 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "") -> dict:
         partial = sorted(p.name for p in existing)
         raise ItemError(f"{args.out}: {', '.join(partial)} exist but not the full set; pass --force to redo {name}")
     seed = int(item.get("seed", args.seed))
+    if (item.get("rig", args.rig) or DANCER) == DANCER:
+        dancer_shape(item, args)  # validated before the scene is touched, like the pack
     # The pack is validated before the scene is touched.
     job = make_job(Request(item["prompt"], max(seconds, config.MIN_SECONDS), seed, item.get("mode", args.mode)),
                    None if bvh_mode else (item.get("rules") or args.rules))
     t0 = time.perf_counter()
-    obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend)
+    obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend, item)
     scene = bpy.context.scene
     frames = int(round(seconds * config.FPS))
     if bvh_mode:

@@ -167,16 +167,39 @@ def _frame(axis: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return d, x, np.cross(d, x)
 
 
-def tube_uv(points: np.ndarray, faces: np.ndarray, origin: np.ndarray, axis: np.ndarray, ref: np.ndarray,
+def _polyline_coords(points: np.ndarray, path: np.ndarray, ref: np.ndarray):
+    """(a, theta, r) of ``points`` around a polyline ``path`` (K, 3): arc length along it, angle from
+    ``ref`` (made perpendicular to each segment) and distance from it, by the nearest segment."""
+    best = np.full(len(points), np.inf)
+    a = np.zeros(len(points))
+    theta = np.zeros(len(points))
+    r = np.zeros(len(points))
+    start = 0.0
+    for k in range(len(path) - 1):
+        p0, seg = path[k], path[k + 1] - path[k]
+        length = float(np.linalg.norm(seg))
+        d, x, y = _frame(seg, ref)
+        rel = points - p0
+        t = rel @ d
+        first, last = k == 0, k == len(path) - 2
+        tc = np.clip(t, -np.inf if first else 0.0, np.inf if last else length)
+        radial = rel - np.outer(tc, d)
+        dist = np.linalg.norm(radial, axis=1)
+        take = dist < best
+        best[take] = dist[take]
+        a[take] = start + tc[take]
+        theta[take] = np.arctan2(radial[take] @ y, radial[take] @ x)
+        r[take] = dist[take]
+        start += length
+    return a, theta, r
+
+
+def tube_uv(points: np.ndarray, faces: np.ndarray, path: np.ndarray, ref: np.ndarray,
             bins: tuple[int, int] = (32, 72)) -> np.ndarray:
-    """Per-corner UVs (F, K, 2) of a tube-like surface around ``axis`` through ``origin``: u is the arc
-    length around (from the seam at angle pi from ``ref``), v the slant length along the axis, both
-    measured on a smoothed radius map r(a, theta) of the surface itself, in :data:`UV_METRES` units."""
-    d, x, y = _frame(axis, ref)
-    rel = points - origin
-    a = rel @ d
-    theta = np.arctan2(rel @ y, rel @ x)
-    r = np.linalg.norm(rel - np.outer(a, d), axis=1)
+    """Per-corner UVs (F, K, 2) of a tube-like surface around the polyline ``path``: u is the arc
+    length around (from the seam at angle pi from ``ref``), v the slant length along, both measured
+    on a smoothed radius map r(a, theta) of the surface itself, in :data:`UV_METRES` units."""
+    a, theta, r = _polyline_coords(points, np.asarray(path, float), ref)
     na, nt = bins
     a_edges = np.linspace(a.min(), a.max(), na + 1)
     t_edges = np.linspace(-np.pi, np.pi, nt + 1)
@@ -222,7 +245,7 @@ def cap_uv(points: np.ndarray, faces: np.ndarray, pole: np.ndarray, axis: np.nda
     a = -(rel @ d)  # depth below the pole
     rho = np.linalg.norm(rel - np.outer(rel @ d, d), axis=1)
     # sphere through the pole fitting the points: radius R with rho^2 + (R - a)^2 = R^2
-    big_r = np.median((rho ** 2 + a ** 2) / np.maximum(2 * a, 1e-6))
+    big_r = float(np.sum(rho ** 2 + a ** 2) / max(np.sum(2 * a), 1e-9))  # least squares
     dist = big_r * np.arcsin(np.clip(rho / big_r, 0, 1))
     theta = np.arctan2(rel @ y, rel @ x)
     uv = np.stack([dist * np.cos(theta), dist * np.sin(theta)], axis=-1)
@@ -307,7 +330,7 @@ def bodice(body: Body) -> Garment:
     vm = (z > z_lo) & (z < z_hi) & (arms < 0.2) & (legs < 0.2)
     g, _ = _region_garment(body, "HM Bodice", _face_all(body, vm), 0.005)
     centre = np.array([0.0, body.joint("spine.003")[1], z_lo])
-    g.uv = tube_uv(g.verts, g.faces, centre, np.array([0, 0, 1.0]), np.array([0, -1.0, 0]))
+    g.uv = tube_uv(g.verts, g.faces, [centre, centre + [0, 0, 1.0]], np.array([0, -1.0, 0]))
     return g
 
 
@@ -316,45 +339,59 @@ def sleeves(body: Body) -> list[Garment]:
     6 mm at the top to 4 cm at the cuff."""
     out = []
     for s in "LR":
-        sh, el, wr = body.joint(f"upper_arm.{s}"), body.joint(f"forearm.{s}"), body.joint(f"hand.{s}")
-        axis = wr - sh
-        length = np.linalg.norm(axis)
-        a = (body.verts - sh) @ axis / length
+        path = np.array([body.joint(f"upper_arm.{s}"), body.joint(f"forearm.{s}"), body.joint(f"hand.{s}")])
+        length = float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum())
+        a, _, _ = _polyline_coords(body.verts, path, np.array([0, 0, 1.0]))
         arm = body.weight_of(f"upper_arm.{s}", f"forearm.{s}")
         vm = (arm > 0.6) & (a > 0.06) & (a < length - 0.015)
         fm = _face_all(body, vm)
         t = np.clip((a - 0.5 * length) / (0.5 * length), 0, 1)
         g, _ = _region_garment(body, "HM Sleeves", fm, 0.006 + 0.034 * t ** 2)
-        g.uv = tube_uv(g.verts, g.faces, sh, axis, np.array([0, 0, 1.0]), bins=(24, 48))
+        g.uv = tube_uv(g.verts, g.faces, path, np.array([0, 0, 1.0]), bins=(24, 48))
         out.append(g)
     return out
 
 
-def headdress(body: Body) -> list[Garment]:
-    """A cap over the crown and a band around the head: the scalp's own surface, 1.2 cm out."""
+def headdress(body: Body, columns: int = 48) -> list[Garment]:
+    """A cap over the crown (the scalp's own surface, 1.2 cm out) and a band around the head that
+    rises 8.5 cm from the brow and flares, on the head bone."""
     head = body.weight_of("spine.006")
-    top = body.joint("spine.006", "tail")
     z = body.verts[:, 2]
-    brow = body.joint("spine.006")[2] + 0.085  # above the eyes and ears
+    brow = body.joint("spine.006")[2] + 0.075  # above the eyes and ears
     vm = (head > 0.95) & (z > brow)
     pole = body.verts[np.argmax(np.where(vm, z, -np.inf))]
     axis = np.array([0, 0, 1.0])
-    split = pole[2] - 0.045
-    fz = body.verts[body.faces][:, :, 2].mean(1)
-    cap_f = _face_all(body, vm) & (fz >= split)
-    band_f = _face_all(body, vm) & (fz < split)
-    cap, _ = _region_garment(body, "HM Headdress", cap_f, 0.012)
+    # the cap covers the crown above the band; the band hides the sides
+    cap, _ = _region_garment(body, "HM Headdress", _face_all(body, vm & (z > brow + 0.5 * (pole[2] - brow))), 0.012)
     cap.uv = cap_uv(cap.verts, cap.faces, pole + 0.012 * axis, axis, np.array([0, -1.0, 0]))
-    band, _ = _region_garment(body, "HM Headdress", band_f, 0.012)
-    centre = np.array([top[0], top[1], brow])
-    band.uv = tube_uv(band.verts, band.faces, centre, axis, np.array([0, -1.0, 0]), bins=(8, 48))
-    return [cap, band]
+    # the crown: rings around the head at the cap's rim, radius from the head's own outline there
+    rim = body.verts[vm & (z < brow + 0.02)]
+    centre = rim.mean(0)
+    rel = rim[:, :2] - centre[:2]
+    th_p = np.arctan2(rel[:, 0], -rel[:, 1])
+    r_p = np.linalg.norm(rel, axis=1)
+    theta = np.linspace(-np.pi, np.pi, columns, endpoint=False) + np.pi / columns
+    base_r = np.array([r_p[np.abs(np.angle(np.exp(1j * (th_p - t)))) < 0.35].max() for t in theta]) + 0.016
+    heights = np.array([0.085, 0.06, 0.03, 0.0])
+    flare = np.array([1.12, 1.08, 1.03, 1.0])
+    grid = np.zeros((len(heights), columns, 3))
+    grid[..., 0] = centre[0] + flare[:, None] * base_r * np.sin(theta)
+    grid[..., 1] = centre[1] - flare[:, None] * base_r * np.cos(theta)
+    grid[..., 2] = brow - 0.005 + heights[:, None]
+    faces, uv = _ring_mesh(grid)
+    w = np.zeros((grid.shape[0] * columns, len(body.bones)))
+    w[:, body.bone("spine.006")] = 1.0
+    crown = Garment("HM Headdress", grid.reshape(-1, 3), faces, uv, w)
+    return [cap, crown]
 
 
-def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.02,
-          flare_deg: float = 12.0, sharpness: float = 4.0, follow: float = 1.0, hem_below_knee: float = 0.07,
+def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.035,
+          flare_deg: float = 18.0, sharpness: float = 4.0, follow: float = 1.0, hem_below_knee: float = 0.04,
           start: float = 0.06, full: float = 0.08) -> Garment:
-    """An A-line skirt from the waist to below the knees, around the body's own envelope."""
+    """An A-line skirt from the waist to just below the knees, around the body's own envelope (the
+    hips and legs at rest, plus ``clearance``), flared by ``flare_deg``. Weights: the pelvis above the
+    crotch, the thighs below it (full from ``full`` under the crotch), split by side by the distance
+    to each thigh's axis (``sharpness``: how sharp the split at the front and back centre is)."""
     z_top = body.joint("spine.001")[2] + 0.035
     knee = 0.5 * (body.joint("shin.L")[2] + body.joint("shin.R")[2])
     z_hem = knee - hem_below_knee
@@ -386,20 +423,8 @@ def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.0
     verts[..., 0] = cx + radius * np.sin(theta)
     verts[..., 1] = cy - radius * np.cos(theta)
     verts[..., 2] = zs[:, None]
+    faces, uv = _ring_mesh(verts)
     verts = verts.reshape(-1, 3)
-    idx = np.arange(rings * columns).reshape(rings, columns)
-    faces = np.stack([idx[:-1], idx[1:], np.roll(idx[1:], -1, 1), np.roll(idx[:-1], -1, 1)], axis=-1).reshape(-1, 4)
-    # UVs: arc length around each ring from the back seam, slant length down each column
-    grid = verts.reshape(rings, columns, 3)
-    seg = np.linalg.norm(np.roll(grid, -1, 1) - grid, axis=2)
-    u = np.concatenate([np.zeros((rings, 1)), np.cumsum(seg, axis=1)], axis=1)  # (rings, columns + 1)
-    dv = np.linalg.norm(np.diff(grid, axis=0), axis=2)
-    v = -np.vstack([np.zeros((1, columns)), np.cumsum(dv, axis=0)])
-    v = np.concatenate([v, v[:, :1]], axis=1)
-    ii, jj = np.meshgrid(np.arange(rings - 1), np.arange(columns), indexing="ij")
-    corners = [(ii, jj), (ii + 1, jj), (ii + 1, jj + 1), (ii, jj + 1)]
-    uv = np.stack([np.stack([u[a, b], v[a, b]], axis=-1) for a, b in corners], axis=2).reshape(-1, 4, 2)
-    uv /= UV_METRES
     # weights: the pelvis at the waist, the thighs below the hips, by side (nearest leg axis)
     nb = len(body.bones)
     w = np.zeros((len(verts), nb))
@@ -417,6 +442,23 @@ def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.0
     w[:, body.bone("thigh.R")] = s_down * (1 - f_l)
     w[:, body.bone("spine")] = 1 - s_down
     return Garment("HM Skirt", verts, faces, uv, w)
+
+
+def _ring_mesh(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quads and per-corner UVs of a closed tube given as rings (R, C, 3), first ring on top: u the
+    arc length around each ring from the back seam, v the slant length down each column (upright)."""
+    rings, columns = grid.shape[:2]
+    idx = np.arange(rings * columns).reshape(rings, columns)
+    faces = np.stack([idx[:-1], idx[1:], np.roll(idx[1:], -1, 1), np.roll(idx[:-1], -1, 1)], axis=-1).reshape(-1, 4)
+    seg = np.linalg.norm(np.roll(grid, -1, 1) - grid, axis=2)
+    u = np.concatenate([np.zeros((rings, 1)), np.cumsum(seg, axis=1)], axis=1)  # (rings, columns + 1)
+    dv = np.linalg.norm(np.diff(grid, axis=0), axis=2)
+    v = -np.vstack([np.zeros((1, columns)), np.cumsum(dv, axis=0)])
+    v = np.concatenate([v, v[:, :1]], axis=1)
+    ii, jj = np.meshgrid(np.arange(rings - 1), np.arange(columns), indexing="ij")
+    corners = [(ii, jj), (ii + 1, jj), (ii + 1, jj + 1), (ii, jj + 1)]
+    uv = np.stack([np.stack([u[a, b], v[a, b]], axis=-1) for a, b in corners], axis=2).reshape(-1, 4, 2)
+    return faces, uv / UV_METRES
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:

@@ -191,7 +191,7 @@ def main_job_from_prompt(out: Path, frames: int = 10) -> dict:
     return summary
 
 
-def _evaluated_co(obj) -> "np.ndarray":
+def _evaluated_co(obj):
     import numpy as np
     dg = bpy.context.evaluated_depsgraph_get()
     ev = obj.evaluated_get(dg)
@@ -213,7 +213,7 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
     * ``reach``: the largest ratio of a skinned vertex's distance from the pelvis to what its bone
       chain allows (the bone lengths from the pelvis down its chain plus its rest distance from its
       bone); above 1 a vertex has left its chain;
-    * ``stretch``: the largest ratio of a skin or garment edge's length to its rest length;
+    * ``stretch``: per part (skin and each garment), the largest ratio of an edge's length to its rest length;
     * ``uv_lost``: loops whose UVs differ from the rest mesh's after deformation;
     * ``pokes``: thigh vertices (rest height between the hem + 10 cm and the crotch) that stick out
       through the skirt: the skirt crosses the line from the thigh bone to the vertex more than 5 mm
@@ -241,6 +241,10 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
     edges = np.empty(len(me.edges) * 2, int)
     me.edges.foreach_get("vertices", edges)
     edges = edges.reshape(-1, 2)
+    vpart = np.zeros(n, int)
+    for p in me.polygons:
+        vpart[list(p.vertices)] = p.material_index
+    part_edges = {name: np.nonzero(vpart[edges[:, 0]] == k)[0] for k, name in enumerate(dancer.PARTS)}
     rest_len = np.linalg.norm(rest[edges[:, 0]] - rest[edges[:, 1]], axis=1)
     # weights and each bone's chain length from the pelvis
     names = [b.name for b in arm.data.bones]
@@ -258,7 +262,7 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
             bone = bone.parent
     pelvis = rig.bone_map.mapping["pelvis"]
     p0 = np.array(arm.data.bones[pelvis].head_local)
-    allow = np.where(w > 0.01, chain[None] + np.linalg.norm(rest[:, None] - heads[None], axis=2), 0).max(1) \
+    allow = np.where(w > 0, chain[None] + np.linalg.norm(rest[:, None] - heads[None], axis=2), 0).max(1) \
         + np.linalg.norm(heads[names.index(pelvis)] - p0)
     # the skirt's faces and the thigh vertices that must stay inside it
     mat = np.empty(len(me.polygons), int)
@@ -266,7 +270,6 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
     skirt_polys = [list(p.vertices) for p in me.polygons if p.material_index == dancer.PARTS.index("HM Skirt")]
     skirt_v = np.unique(np.concatenate(skirt_polys))
     hem = rest[skirt_v, 2].min()
-    thighs = w[:, [names.index("thigh.L"), names.index("thigh.R")]].sum(1)
     crotch = heads[names.index("thigh.L"), 2] - 0.06
     skin_v = np.zeros(n, bool)
     skin_v[np.unique([v for p in me.polygons if p.material_index == 0 for v in p.vertices])] = True
@@ -274,7 +277,7 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
     legs = {s: np.nonzero(inside & (w[:, names.index("thigh." + s)] > 0.5))[0] for s in "LR"}
 
     scene = bpy.context.scene
-    out = {"frames": 0, "reach": 0.0, "stretch": 0.0, "uv_lost": 0, "pokes": 0, "poke_frames": 0}
+    out = {"frames": 0, "reach": 0.0, "stretch": {}, "uv_lost": 0, "pokes": 0, "poke_frames": 0}
     for path in clips:
         src, clip = load_rig(path)
         mot = motion_from_clip(clip, src).resample(25)
@@ -285,8 +288,9 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
             co, uv = _evaluated_co(body)
             pel = np.array(arm.matrix_world @ arm.pose.bones[pelvis].head)
             out["reach"] = max(out["reach"], float((np.linalg.norm(co - pel, axis=1) / allow).max()))
-            ln = np.linalg.norm(co[edges[:, 0]] - co[edges[:, 1]], axis=1)
-            out["stretch"] = max(out["stretch"], float((ln / rest_len).max()))
+            ratio = np.linalg.norm(co[edges[:, 0]] - co[edges[:, 1]], axis=1) / rest_len
+            for part, k in part_edges.items():
+                out["stretch"][part] = max(out["stretch"].get(part, 0.0), float(ratio[k].max()))
             out["uv_lost"] += int((np.abs(uv - rest_uv) > 1e-6).sum())
             tree = BVHTree.FromPolygons([Vector(c) for c in co], skirt_polys)
             pokes = 0
@@ -305,6 +309,7 @@ def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0
             out["pokes"] += pokes
             out["poke_frames"] += pokes > 0
             if pokes:
-                out.setdefault("worst", []).append((pokes, Path(path).stem, f))
+                out["worst"] = max(out.get("worst", (0,)), (pokes, Path(path).stem, f))
+                out.setdefault("poked", []).append((Path(path).parent.name + "/" + Path(path).name, f, pokes))
             out["frames"] += 1
     return out

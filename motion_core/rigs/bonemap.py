@@ -4,7 +4,8 @@ Works on the common families without a per-family table: Bandai-Namco (``UpperAr
 SFU conversions (``LeftUpLeg``, ``LHipJoint``), Mixamo (``mixamorig:LeftArm``), Rigify
 (``upper_arm.L``, ``spine.003``) and the armatures Blender's BVH importer builds (the BVH's own
 names). Side tags recognised: ``.L _L -L  L`` suffixes, ``L_ l_ L.`` prefixes, ``Left``/``Right``
-and a camel-case ``L``/``R``/``l``/``r`` prefix (``LHipJoint``, the CMU "Daz-friendly" ``lShldr``). An explicit override (JSON) wins over all.
+and a camel-case ``L``/``R``/``l``/``r`` prefix (``LHipJoint``,
+the CMU "Daz-friendly" ``lShldr``). An explicit override (JSON) wins over all.
 """
 
 from __future__ import annotations
