@@ -19,6 +19,7 @@ from .motion_core import config
 from .motion_core.models.generate import ModelError
 from .motion_core.pipeline import ApplyRules, GenerateMotion, Request, make_job, run
 from .motion_core.rigs import bvh
+from .motion_core.rigs.retarget import torso_links
 from .motion_core.rules import pack as rule_pack
 from .motion_core.text.encoder import TextEncoderError
 from .render import render_shot
@@ -125,8 +126,9 @@ class HM_OT_generate(bpy.types.Operator):
         if job.extra["previous_action"]:
             msg += f"; previous action '{job.extra['previous_action']}' kept"
         self.report({"INFO"}, msg)
-        if rig.bone_map.unmapped:
-            unmapped = rig.bone_map.unmapped
+        linked = {rig.skeleton.names[j] for j in torso_links(rig)}  # driven: they share the back's turn
+        unmapped = [b for b in rig.bone_map.unmapped if b not in linked]
+        if unmapped:
             self.report({"WARNING"}, "Bones left in rest pose (not mapped to the humanoid skeleton): "
                         + ", ".join(unmapped[:12]) + (" ..." if len(unmapped) > 12 else ""))
         if a.illustrative:
