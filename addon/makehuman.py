@@ -386,8 +386,8 @@ def headdress(body: Body, columns: int = 48) -> list[Garment]:
 
 
 def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.035,
-          flare_deg: float = 18.0, sharpness: float = 4.0, follow: float = 1.0, hem_below_knee: float = 0.04,
-          start: float = 0.06, full: float = 0.08) -> Garment:
+          flare_deg: float = 14.0, sharpness: float = 4.0, follow: float = 1.0, hem_below_knee: float = 0.04,
+          start: float = 0.06, full: float = 0.08, hip_flare_deg: float = 30.0) -> Garment:
     """An A-line skirt from the waist to just below the knees, around the body's own envelope (the
     hips and legs at rest, plus ``clearance``), flared by ``flare_deg``. Weights: the pelvis above the
     crotch, the thighs below it (full from ``full`` under the crotch), split by side by the distance
@@ -415,9 +415,11 @@ def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.0
     radius = _fill_nan(radius)
     radius[1:] += clearance
     radius[0] += 0.004
-    tan = np.tan(np.radians(flare_deg))
-    for i in range(1, rings):  # never narrower than the ring above plus the flare
-        radius[i] = np.maximum(radius[i], radius[i - 1] + tan * (zs[i - 1] - zs[i]))
+    crotch = body.joint("thigh.L")[2] - 0.06
+    for i in range(1, rings):  # never narrower than the ring above plus the flare (fuller over the hips)
+        fall = _smoothstep(np.clip((crotch - zs[i]) / 0.15, 0, 1))  # hip flare above the crotch, eases out below
+        deg = hip_flare_deg + (flare_deg - hip_flare_deg) * fall
+        radius[i] = np.maximum(radius[i], radius[i - 1] + np.tan(np.radians(deg)) * (zs[i - 1] - zs[i]))
     radius = (np.roll(radius, 1, 1) + 2 * radius + np.roll(radius, -1, 1)) / 4
     verts = np.zeros((rings, columns, 3))
     verts[..., 0] = cx + radius * np.sin(theta)
@@ -428,7 +430,6 @@ def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.0
     # weights: the pelvis at the waist, the thighs below the hips, by side (nearest leg axis)
     nb = len(body.bones)
     w = np.zeros((len(verts), nb))
-    crotch = body.joint("thigh.L")[2] - 0.06
     s_down = follow * _smoothstep(np.clip((crotch + start - verts[:, 2]) / (start + full), 0, 1))
     dist = []
     for s in "LR":

@@ -50,7 +50,7 @@ def main() -> int:
         depsgraph = bpy.context.evaluated_depsgraph_get()
         body = next(o for o in bpy.data.objects if o.type == "MESH")
 
-        def play():
+        def play(frames=frames, scene=scene, body=body, depsgraph=depsgraph):
             for f in frames:
                 scene.frame_set(f)
                 body.evaluated_get(depsgraph).data.vertices[100].co.copy()  # the skinned body really deformed
