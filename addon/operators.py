@@ -144,7 +144,7 @@ class HM_OT_add_dancer(bpy.types.Operator):
     bl_label = "Add Dancer"
     bl_options = {"REGISTER", "UNDO"}
 
-    body: bpy.props.FloatProperty(name="Feminine - Masculine", min=0.0, max=1.0)
+    body: bpy.props.FloatProperty(name="Fem. - Masc.", min=0.0, max=1.0)
     age: bpy.props.FloatProperty(name="Age", min=AGE_YEARS[0], max=AGE_YEARS[1], default=25.0)
     height: bpy.props.FloatProperty(name="Height", min=0.0, max=1.0, default=0.5)
     weight: bpy.props.FloatProperty(name="Weight", min=0.0, max=1.0, default=0.5)

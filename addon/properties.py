@@ -29,7 +29,7 @@ class HM_Settings(bpy.types.PropertyGroup):
     use_nla: bpy.props.BoolProperty(name="Put on NLA strip", default=False,
                                     description="Add the dance as an NLA strip and keep the current action active")
     # Add Dancer: MakeHuman's macro shape (0.5 is MakeHuman's average) and the stand-in option
-    body: bpy.props.FloatProperty(name="Feminine - Masculine", default=0.0, min=0.0, max=1.0,
+    body: bpy.props.FloatProperty(name="Fem. - Masc.", default=0.0, min=0.0, max=1.0,
                                   description="Body type: 0 feminine, 1 masculine (MakeHuman's gender targets)")
     age: bpy.props.FloatProperty(name="Age", default=25.0, min=AGE_YEARS[0], max=AGE_YEARS[1],
                                  description="Age in years (MakeHuman's age targets)")
