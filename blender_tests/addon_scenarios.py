@@ -208,6 +208,9 @@ def batch_from_prompts(module: str, tmp: Path, bvh: Path | None) -> None:
     assert len(made) == 4 * (5 if bvh else 4), made  # ... the others finished: mp4, bvh, audit.json, png each
     roots = {p.name.split("_")[-1]: p.read_text().split("ROOT", 1)[1].split()[0] for p in out.glob("*.bvh")}
     assert roots["mixamo.bvh"] == "mixamorig:Hips" and roots["cmu.bvh"] == "Hips" and roots["dancer.bvh"] == "spine", roots
+    for f in out.glob("*_dancer.bvh"):  # the default dancer's BVH carries the motion (channels and frames)
+        text = f.read_text()
+        assert "CHANNELS 6 Xposition Yposition Zposition" in text and "Frames: 10" in text, text[:300]
     if bvh:
         assert roots[bvh.stem.split("_")[-1] + ".bvh"] == "joint_Root", roots  # the Bandai-Namco skeleton
     for mp4 in out.glob("*.mp4"):

@@ -29,7 +29,8 @@ import numpy as np
 from .files import write_json_atomic
 from .models.generate import Generation, MotionGenerator, generate
 from .rigs.bvh import write_bvh
-from .rigs.retarget import Rig, clip_from_motion
+from .rigs.hierarchy import POSITION_CHANNELS, Skeleton
+from .rigs.retarget import Rig, clip_from_motion, make_rig
 from .rules.apply import apply_pack
 from .rules.audit import AuditRecord, build_audit
 from .rules.pack import DEFAULT_PACK, RulePack, load_pack
@@ -128,8 +129,28 @@ class WriteBVH:
     def __call__(self, job: Job) -> None:
         assert job.motion is not None
         motion = job.motion if self.frames is None else job.motion.slice(0, self.frames)
-        write_bvh(self.path, clip_from_motion(motion, self.rig))
+        write_bvh(self.path, clip_from_motion(motion, bvh_rig(self.rig)))
         job.files["bvh"] = self.path
+
+
+def bvh_rig(rig: Rig) -> Rig:
+    """``rig`` as a BVH can carry it. A rig read from an armature has bone rolls (rest rotations) and
+    no channels, which a BVH cannot hold: it becomes the same joints at the same rest positions,
+    unrotated, with position and rotation channels on the root and rotations on the others."""
+    sk = rig.skeleton
+    if any(sk.channels) and np.allclose(sk.rest_rotations, np.eye(3)):
+        return rig
+    rest = np.empty((sk.num_joints, 3, 3))
+    pos = np.zeros((sk.num_joints, 3))
+    for j, p in enumerate(sk.parents):
+        rest[j] = sk.rest_rotations[j] if p < 0 else rest[p] @ sk.rest_rotations[j]
+        pos[j] = sk.offsets[j] if p < 0 else pos[p] + rest[p] @ sk.offsets[j]
+    offsets = np.array([pos[j] - (pos[p] if p >= 0 else 0) for j, p in enumerate(sk.parents)])
+    rot = ("Zrotation", "Xrotation", "Yrotation")
+    channels = [(*POSITION_CHANNELS, *rot) if p < 0 else rot for p in sk.parents]
+    ends = [(j, rest[j] @ off) for j, off in sk.end_sites]
+    flat = Skeleton(list(sk.names), sk.parents, offsets, channels, ends)
+    return make_rig(flat, rig.name, rig.axes, override=dict(rig.bone_map.mapping))
 
 
 @dataclass
