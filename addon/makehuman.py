@@ -142,8 +142,16 @@ def shaped_body(shape: Shape = Shape()) -> Body:
     # MakeHuman's feet rest on the ground in every shape
     pts[:, 2] -= pts[:n, 2].min()
     verts, joints = pts[:n], pts[n:]
-    return Body(verts, a["faces"], a["uv"], a["weights"].astype(np.float64), [str(b) for b in a["bones"]],
-                a["parents"], joints[a["heads"]], joints[a["tails"]], a["rolls"])
+    bones = [str(b) for b in a["bones"]]
+    heads, tails = joints[a["heads"]], joints[a["tails"]]
+    # MPFB2 roots the spine at a vertex near the crotch, 9 cm below the hip joints; the retargeting places
+    # the pelvis joint where a source's pelvis is, which sits at hip height (as in Rigify's metarig, 2 cm
+    # above the hips): the root moves up there, or the dancer would float by the difference.
+    hips = 0.5 * (heads[bones.index("thigh.L")] + heads[bones.index("thigh.R")])
+    root = bones.index("spine")
+    heads[root, 2] = min(hips[2] + 0.02, 0.5 * (hips[2] + tails[root, 2]))
+    return Body(verts, a["faces"], a["uv"], a["weights"].astype(np.float64), bones, a["parents"], heads, tails,
+                a["rolls"])
 
 
 def vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
