@@ -393,7 +393,7 @@ def headdress(body: Body, columns: int = 48) -> list[Garment]:
     return [cap, crown]
 
 
-def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.035,
+def skirt(body: Body, columns: int = 64, rings: int = 18, clearance: float = 0.05,
           flare_deg: float = 14.0, sharpness: float = 4.0, follow: float = 1.0, hem_below_knee: float = 0.04,
           start: float = 0.06, full: float = 0.08, hip_flare_deg: float = 30.0) -> Garment:
     """An A-line skirt from the waist to just below the knees, around the body's own envelope (the

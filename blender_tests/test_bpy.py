@@ -211,4 +211,4 @@ def test_dancer_deforms_sanely_on_real_clips():
     assert s["stretch"]["HM Headdress"] < 1.01  # rigid on the head
     assert s["stretch"]["HM Bodice"] < 2.5 and s["stretch"]["HM Sleeves"] < 3.0 and s["stretch"]["HM Skirt"] < 6.0
     assert s["stretch"]["HM Skin"] < 8.0  # linear blend skinning at the crotch and armpits
-    assert s["poke_frames"] <= 0.3 * s["frames"], s["poke_frames"]  # measured: 40 of 194 frames
+    assert s["poke_frames"] <= 0.3 * s["frames"], s["poke_frames"]  # measured: 33 of 194 frames
