@@ -166,7 +166,7 @@ def dancer_shape(item: dict, args) -> Shape:
     """The default dancer's shape from a prompt line's keys, else the command line's."""
     try:
         b = item.get("body", args.body)
-        body = float(b) if _numeric(b) else Shape.from_body(b)
+        body = Shape.from_body(float(b) if _numeric(b) else b)
         values = {k: item.get(k, getattr(args, k)) for k in ("age", "height", "weight", "muscle")}
         for k, v in values.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):

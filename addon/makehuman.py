@@ -61,6 +61,8 @@ class Shape:
             if body.lower() not in table:
                 raise ValueError(f"body {body!r}: expected 'feminine', 'masculine' or a number from 0 to 1")
             return table[body.lower()]
+        if isinstance(body, bool) or not 0.0 <= float(body) <= 1.0:
+            raise ValueError(f"body {body!r}: expected 'feminine', 'masculine' or a number from 0 to 1")
         return float(body)
 
     def target_weights(self) -> dict[str, float]:
