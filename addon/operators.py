@@ -14,6 +14,7 @@ import bpy
 
 from . import preferences, stages
 from .dancer import add_dancer
+from .makehuman import AGE_YEARS, AssetsMissing, Shape
 from .motion_core import config
 from .motion_core.models.generate import ModelError
 from .motion_core.pipeline import ApplyRules, GenerateMotion, Request, make_job, run
@@ -134,11 +135,19 @@ class HM_OT_generate(bpy.types.Operator):
 
 
 class HM_OT_add_dancer(bpy.types.Operator):
-    """Add a costumed dancer: an armature with a skinned body, skirt, sleeves and headdress"""
+    """Add a costumed dancer: MakeHuman's body (CC0), shaped, on a Rigify-named rig, with bodice, skirt,
+    sleeves and headdress"""
 
     bl_idname = "heritage_motion.add_dancer"
     bl_label = "Add Dancer"
     bl_options = {"REGISTER", "UNDO"}
+
+    body: bpy.props.FloatProperty(name="Fem. - Masc.", min=0.0, max=1.0)
+    age: bpy.props.FloatProperty(name="Age", min=AGE_YEARS[0], max=AGE_YEARS[1], default=25.0)
+    height: bpy.props.FloatProperty(name="Height", min=0.0, max=1.0, default=0.5)
+    weight: bpy.props.FloatProperty(name="Weight", min=0.0, max=1.0, default=0.5)
+    muscle: bpy.props.FloatProperty(name="Muscle", min=0.0, max=1.0, default=0.5)
+    standin: bpy.props.BoolProperty(name="Lightweight stand-in")
 
     @classmethod
     def poll(cls, context):
@@ -148,8 +157,18 @@ class HM_OT_add_dancer(bpy.types.Operator):
         return True
 
     def execute(self, context):
+        s = _settings(context)
+        for name in ("body", "age", "height", "weight", "muscle", "standin"):
+            if not self.properties.is_property_set(name):
+                setattr(self, name, getattr(s, name))
         coll = context.collection or context.scene.collection
-        arm, body = add_dancer(coll, location=tuple(context.scene.cursor.location))
+        try:
+            shape = Shape(self.body, self.age, self.height, self.weight, self.muscle)
+            arm, body = add_dancer(coll, location=tuple(context.scene.cursor.location), shape=shape,
+                                   lightweight=self.standin)
+        except (ValueError, AssetsMissing) as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
         for o in context.selected_objects:
             o.select_set(False)
         arm.select_set(True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from .makehuman import AGE_YEARS
 from .motion_core import config
 from .preferences import PACK_ITEMS
 
@@ -36,6 +37,20 @@ class HM_Settings(bpy.types.PropertyGroup):
     library_folder: bpy.props.StringProperty(
         name="Library folder", subtype="DIR_PATH", default="",
         description="A folder of your images with captions.jsonl (image, caption, culture, licence per line)")
+
+    # Add Dancer: MakeHuman's macro shape (0.5 is MakeHuman's average) and the stand-in option
+    body: bpy.props.FloatProperty(name="Fem. - Masc.", default=0.0, min=0.0, max=1.0,
+                                  description="Body type: 0 feminine, 1 masculine (MakeHuman's gender targets)")
+    age: bpy.props.FloatProperty(name="Age", default=25.0, min=AGE_YEARS[0], max=AGE_YEARS[1],
+                                 description="Age in years (MakeHuman's age targets)")
+    height: bpy.props.FloatProperty(name="Height", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+                                    description="0 shortest, 0.5 average, 1 tallest")
+    weight: bpy.props.FloatProperty(name="Weight", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+                                    description="Body weight: 0 slimmest, 0.5 average, 1 heaviest")
+    muscle: bpy.props.FloatProperty(name="Muscle", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+                                    description="0 least, 0.5 average, 1 most muscular")
+    standin: bpy.props.BoolProperty(name="Lightweight stand-in", default=False,
+                                    description="A capsule mannequin on the same shaped rig, no costume (for slow machines)")
     engine: bpy.props.EnumProperty(name="Engine", items=ENGINE_ITEMS, default="WORKBENCH")
     resolution_x: bpy.props.IntProperty(name="Width", default=1280, min=16, max=7680)
     resolution_y: bpy.props.IntProperty(name="Height", default=720, min=16, max=4320)

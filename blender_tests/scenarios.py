@@ -218,3 +218,126 @@ def main_job_without_patterns_and_with_colour_rules(out: Path) -> None:
     assert rules["jingpo-menao-no-black-yellow"]["status"] == "applied"
     assert rules["han-red-wedding-funeral"]["status"] == "applied"
     assert all(r["source"] and r["pack_status"] == "illustrative" for r in rules.values())
+
+def _evaluated_co(obj):
+    import numpy as np
+    dg = bpy.context.evaluated_depsgraph_get()
+    ev = obj.evaluated_get(dg)
+    me = ev.to_mesh()
+    try:
+        co = np.empty(len(me.vertices) * 3)
+        me.vertices.foreach_get("co", co)
+        uv = np.empty(len(me.loops) * 2)
+        me.uv_layers["UVMap"].data.foreach_get("uv", uv)
+        return co.reshape(-1, 3), uv
+    finally:
+        ev.to_mesh_clear()
+
+
+def dancer_on_real_clips(clips: list[Path], step: int = 5, seconds: float = 20.0) -> dict:
+    """The default dancer driven by real motion capture (the CMU dance clips): returns, over every
+    ``step``-th frame at 25 fps of the first ``seconds`` of each clip,
+
+    * ``reach``: the largest ratio of a skinned vertex's distance from the pelvis to what its bone
+      chain allows (the bone lengths from the pelvis down its chain plus its rest distance from its
+      bone); above 1 a vertex has left its chain;
+    * ``stretch``: per part (skin and each garment), the largest ratio of an edge's length to its rest length;
+    * ``uv_lost``: loops whose UVs differ from the rest mesh's after deformation;
+    * ``pokes``: thigh vertices (rest height between the hem + 10 cm and the crotch) that stick out
+      through the skirt: the skirt crosses the line from the thigh bone to the vertex more than 5 mm
+      inside the skin; ``poke_frames``: frames with any.
+    """
+    import numpy as np
+    from mathutils import Vector
+    from mathutils.bvhtree import BVHTree
+
+    from addon import dancer
+    from addon.rig_io import rig_from_armature
+    from addon.stages import apply_motion
+    from motion_core.rigs.retarget import load_rig, motion_from_clip
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    arm, body = dancer.add_dancer(bpy.context.scene.collection)
+    rig = rig_from_armature(arm)
+    me = body.data
+    n = len(me.vertices)
+    rest = np.empty(n * 3)
+    me.vertices.foreach_get("co", rest)
+    rest = rest.reshape(-1, 3)
+    rest_uv = np.empty(len(me.loops) * 2)
+    me.uv_layers["UVMap"].data.foreach_get("uv", rest_uv)
+    edges = np.empty(len(me.edges) * 2, int)
+    me.edges.foreach_get("vertices", edges)
+    edges = edges.reshape(-1, 2)
+    vpart = np.zeros(n, int)
+    for p in me.polygons:
+        vpart[list(p.vertices)] = p.material_index
+    part_edges = {name: np.nonzero(vpart[edges[:, 0]] == k)[0] for k, name in enumerate(dancer.PARTS)}
+    rest_len = np.linalg.norm(rest[edges[:, 0]] - rest[edges[:, 1]], axis=1)
+    # weights and each bone's chain length from the pelvis
+    names = [b.name for b in arm.data.bones]
+    w = np.zeros((n, len(names)))
+    gi = {g.index: names.index(g.name) for g in body.vertex_groups}
+    for v in me.vertices:
+        for g in v.groups:
+            w[v.index, gi[g.group]] = g.weight
+    heads = np.array([arm.data.bones[b].head_local for b in names])
+    chain = np.zeros(len(names))
+    for k, b in enumerate(names):
+        bone = arm.data.bones[b]
+        while bone.parent is not None:
+            chain[k] += (bone.head_local - bone.parent.head_local).length
+            bone = bone.parent
+    pelvis = rig.bone_map.mapping["pelvis"]
+    p0 = np.array(arm.data.bones[pelvis].head_local)
+    allow = np.where(w > 0, chain[None] + np.linalg.norm(rest[:, None] - heads[None], axis=2), 0).max(1) \
+        + np.linalg.norm(heads[names.index(pelvis)] - p0)
+    # the skirt's faces and the thigh vertices that must stay inside it
+    mat = np.empty(len(me.polygons), int)
+    me.polygons.foreach_get("material_index", mat)
+    skirt_polys = [list(p.vertices) for p in me.polygons if p.material_index == dancer.PARTS.index("HM Skirt")]
+    skirt_v = np.unique(np.concatenate(skirt_polys))
+    hem = rest[skirt_v, 2].min()
+    crotch = heads[names.index("thigh.L"), 2] - 0.06
+    skin_v = np.zeros(n, bool)
+    skin_v[np.unique([v for p in me.polygons if p.material_index == 0 for v in p.vertices])] = True
+    inside = skin_v & (rest[:, 2] > hem + 0.10) & (rest[:, 2] < crotch)
+    legs = {s: np.nonzero(inside & (w[:, names.index("thigh." + s)] > 0.5))[0] for s in "LR"}
+
+    scene = bpy.context.scene
+    out = {"frames": 0, "reach": 0.0, "stretch": {}, "uv_lost": 0, "pokes": 0, "poke_frames": 0}
+    for path in clips:
+        src, clip = load_rig(path)
+        mot = motion_from_clip(clip, src).resample(25)
+        mot = mot.slice(0, min(mot.num_frames, int(seconds * 25)))
+        apply_motion(arm, mot, "HM " + Path(path).stem, rig)
+        for f in range(1, mot.num_frames + 1, step):
+            scene.frame_set(f)
+            co, uv = _evaluated_co(body)
+            pel = np.array(arm.matrix_world @ arm.pose.bones[pelvis].head)
+            out["reach"] = max(out["reach"], float((np.linalg.norm(co - pel, axis=1) / allow).max()))
+            ratio = np.linalg.norm(co[edges[:, 0]] - co[edges[:, 1]], axis=1) / rest_len
+            for part, k in part_edges.items():
+                out["stretch"][part] = max(out["stretch"].get(part, 0.0), float(ratio[k].max()))
+            out["uv_lost"] += int((np.abs(uv - rest_uv) > 1e-6).sum())
+            tree = BVHTree.FromPolygons([Vector(c) for c in co], skirt_polys)
+            pokes = 0
+            for side, verts in legs.items():
+                pb = arm.pose.bones["thigh." + side]
+                h, t = np.array(arm.matrix_world @ pb.head), np.array(arm.matrix_world @ pb.tail)
+                axis = t - h
+                for i in verts:
+                    s_ = np.clip((co[i] - h) @ axis / (axis @ axis), 0, 1)
+                    a = h + s_ * axis
+                    d = co[i] - a
+                    r = float(np.linalg.norm(d))
+                    loc, _, _, dist = tree.ray_cast(Vector(a), Vector(d / r), r)
+                    if loc is not None and dist < r - 0.005:  # the skirt runs through the leg
+                        pokes += 1
+            out["pokes"] += pokes
+            out["poke_frames"] += pokes > 0
+            if pokes:
+                out["worst"] = max(out.get("worst", (0,)), (pokes, Path(path).stem, f))
+                out.setdefault("poked", []).append((Path(path).parent.name + "/" + Path(path).name, f, pokes))
+            out["frames"] += 1
+    return out

