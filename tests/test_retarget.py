@@ -220,7 +220,8 @@ def test_bvh_of_an_armature_rig_plays_the_motion(bandai, tmp_path):
     np.testing.assert_allclose(back.skeleton.offsets[1:], (rest - rest[np.maximum(parents, 0)])[1:], atol=1e-5)
     ps = canon_positions(BvhClip(clip.skeleton, clip.frame_time, clip.values[:40]), src)
     pt = canon_positions(back, rig_back)
-    for a, b in [("l_upper_arm", "l_forearm"), ("r_thigh", "r_shin"), ("neck", "head")]:
+    # (neck -> head is not exact on Rigify: its neck is two bones and the link shares the bend, #11)
+    for a, b in [("l_upper_arm", "l_forearm"), ("r_thigh", "r_shin"), ("r_forearm", "r_hand")]:
         ia, ib = canonical.INDEX[a], canonical.INDEX[b]
         ds, dt = ps[:, ib] - ps[:, ia], pt[:, ib] - pt[:, ia]
         cos = np.sum(ds * dt, -1) / np.linalg.norm(ds, axis=-1) / np.linalg.norm(dt, axis=-1)
