@@ -184,6 +184,8 @@ def build(shared: Path, cache: Path, progress: bool = True) -> dict:
     entries = []
     for s, motion, st in records:
         genre_stats = [r[2] for r in records if r[0]["genre"] == s["genre"]]
+        if len(genre_stats) < 3:  # too few to rank within the genre: rank among all the dance clips
+            genre_stats = [r[2] for r in records if r[0]["genre"] != "martial-arts"]
         g = table["cmu"].get(s["genre"]) or table["sfu_genres"][s["genre"]]
         desc = describe(st, genre_stats)
         entries.append({
