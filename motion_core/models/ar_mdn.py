@@ -22,6 +22,7 @@ API::
     out = generate_ar(model, tokens, tpose, seconds, seed, mode="canonical", temperature=0.6)
     out.vectors (T, 130) raw pose vectors, out.contacts (T, 2) probabilities, out.info (dict)
     motion = to_motion(model, out.vectors)                 # canonical Motion at 25 fps
+    ik.lock_feet(motion, pack, planted=planted(out.contacts))  # the model's contacts drive the foot locks
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ MODES = ("canonical", "diverse")
 #: Frames generated and dropped before the output starts, so it does not open on the prior's mean
 #: pose (the start frame) but on motion the model has settled into. Product choice: 0.4 s.
 BURN_IN = 10
+#: Per-frame draws (the component chosen anew each frame, then a value) carry frame-to-frame noise
+#: that real motion does not have; the returned motion is low-passed by a Gaussian of this many
+#: frames (sigma; 1 frame = 40 ms: halves 6.6 Hz, keeps 88 % at 2 Hz). Product choice.
+SMOOTH_FRAMES = 1.0
 REQUIRED = ("token_lstm.weight_ih_l0", "token_lstm.weight_ih_l0_reverse", "text_proj.weight", "skel_proj.weight",
             "core.weight_ih_l0", "pi.weight", "mu.weight", "log_sigma.weight", "contact.weight",
             "mean", "std", "prior_mean", "prior_std", "pair_emb", "tpose", "meta")
@@ -283,9 +288,25 @@ def nearest_pair(model: ARModel, tokens: np.ndarray) -> tuple[int, float]:
     return i, float(sims[i])
 
 
+def smooth(vectors: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Zero-phase Gaussian low-pass over time (edges reflected); ``sigma_frames`` 0 returns a copy."""
+    v = np.array(vectors, np.float32)
+    if sigma_frames <= 0 or len(v) < 2:
+        return v
+    half = max(1, int(np.ceil(3 * sigma_frames)))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_frames) ** 2).astype(np.float32)
+    k /= k.sum()
+    padded = np.concatenate([v[1:half + 1][::-1], v, v[-half - 1:-1][::-1]]) if len(v) > half + 1 else \
+        np.concatenate([np.repeat(v[:1], half, 0), v, np.repeat(v[-1:], half, 0)])
+    out = np.zeros_like(v)
+    for i, w in enumerate(k):
+        out += w * padded[i:i + len(v)]
+    return out
+
+
 def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, seconds: float, seed: int,
                 mode: str = "canonical", temperature: float = 0.6, pair: int | None = None,
-                ground: bool = True) -> ARGeneration:
+                ground: bool = True, smooth_frames: float = SMOOTH_FRAMES) -> ARGeneration:
     """``seconds`` of motion at 25 fps for a prompt given as MiniLM token states.
 
     Args:
@@ -295,6 +316,8 @@ def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, se
         temperature: scales every sampled sigma (and sharpens pi in diverse mode); 0 gives the means.
         pair: index of the prior pair; the one whose captions are nearest the prompt when None.
         ground: correct the root so planted feet (contact probability > 0.5) do not slide.
+        smooth_frames: the output's Gaussian low-pass (sigma in frames; 0 = raw samples). The network
+            is fed its raw samples; only the returned motion is smoothed.
     """
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is unknown; choose {' or '.join(MODES)}")
@@ -356,7 +379,7 @@ def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, se
         t_net += b_ - a
         t_mix += time.perf_counter() - b_
     out, contacts, comps = out[BURN_IN:], contacts[BURN_IN:], comps[BURN_IN:]
-    raw = out * p["std"] + p["mean"]
+    raw = smooth(out, smooth_frames) * p["std"] + p["mean"]
     t_gen = time.perf_counter()
     grounding = {}
     if ground:
@@ -364,7 +387,7 @@ def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, se
     t_end = time.perf_counter()
     info = {
         "frames": frames, "fps": config.FPS, "seed": int(seed), "mode": mode, "temperature": float(temperature),
-        "burn_in_frames": BURN_IN,
+        "burn_in_frames": BURN_IN, "smooth_frames": float(smooth_frames),
         "prior_pair": {"index": int(pair), "content": model.meta["pairs"][pair][0],
                        "style": model.meta["pairs"][pair][1], "similarity": round(sim, 3)},
         "component_share": [round(float((comps == i).mean()), 3) for i in range(k_n)],
@@ -402,6 +425,12 @@ def ground_root(vectors: np.ndarray, contacts: np.ndarray, tpose: np.ndarray, fp
     before = float(np.linalg.norm(slide, axis=-1)[planted].mean()) if planted.any() else 0.0
     return vec.astype(np.float32), {"planted_share": round(float(planted.any(1).mean()), 3),
                                     "ankle_slide_before_m_per_frame": round(before, 4)}
+
+
+def planted(contacts: np.ndarray, threshold: float = 0.5) -> dict[str, np.ndarray]:
+    """(T, 2) contact probabilities -> {'l', 'r'}: (T,) bool, the form ``motion_core.ik.lock_feet`` takes."""
+    c = np.asarray(contacts) > threshold
+    return {"l": c[:, 0], "r": c[:, 1]}
 
 
 def to_motion(model: ARModel, vectors: np.ndarray) -> Motion:
