@@ -402,8 +402,9 @@ def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, se
 def ground_root(vectors: np.ndarray, contacts: np.ndarray, tpose: np.ndarray, fps: float,
                 threshold: float = 0.5) -> tuple[np.ndarray, dict]:
     """Make the root travel with the legs: over frames where a foot is planted (contact probability
-    above ``threshold`` in this frame and the one before), shift the root's ground step by minus the
-    mean horizontal slide of the planted ankles, so a planted foot stays where it is.
+    above ``threshold`` and the ankle within ``CONTACT_HEIGHT_M`` of its floor, in this frame and the one
+    before), shift the root's ground step by minus the mean horizontal slide of the planted ankles
+    (low-passed), so a planted foot stays about where it is.
 
     The correction is written back into the ground velocity channels (heading frame), so the vector
     stays self-consistent. Returns the corrected copy and a small report."""
@@ -411,10 +412,15 @@ def ground_root(vectors: np.ndarray, contacts: np.ndarray, tpose: np.ndarray, fp
     m = pv.vector_to_motion(vec, np.asarray(tpose, np.float64), fps)
     pos = m.positions()
     feet = [canonical.INDEX["l_foot"], canonical.INDEX["r_foot"]]
-    planted = (contacts[1:] > threshold) & (contacts[:-1] > threshold)  # (T-1, 2)
+    low = pos[:, feet, 2] - np.percentile(pos[:, feet, 2], 2) < config.CONTACT_HEIGHT_M  # (T, 2) near the floor
+    on = (np.asarray(contacts) > threshold) & low
+    planted = on[1:] & on[:-1]  # (T-1, 2)
     slide = np.diff(pos[:, feet, :2], axis=0)  # (T-1, 2, 2) world
     n = planted.sum(1)
     mean_slide = (slide * planted[..., None]).sum(1) / np.maximum(n, 1)[:, None]  # (T-1, 2)
+    # The correction is low-passed like the output (it would otherwise copy frame-to-frame foot noise
+    # into the root); what is left of the slide is for the foot locks (motion_core.ik.lock_feet).
+    mean_slide = smooth(mean_slide, 2 * SMOOTH_FRAMES)
     rates = vec[:, pv.YAW_RATE].copy()
     rates[0] = 0.0
     yaw = np.cumsum(rates) / fps
