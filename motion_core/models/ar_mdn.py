@@ -178,14 +178,19 @@ class ARModel:
         with layer 0's constant conditioning folded into its bias; the heads stacked (H, K + K*D + 2)."""
         p, h, d = self.params, self.hidden, pv.DIM
         sc = _gate_scale(h)
+        if "core" not in self._prep:  # the weights once per model; only layer 0's bias depends on the prompt
+            stacked = []
+            for layer in range(self.layers):
+                w_ih, w_hh = p[f"core.weight_ih_l{layer}"], p[f"core.weight_hh_l{layer}"]
+                w_ih = w_ih[:, :d] if layer == 0 else w_ih
+                stacked.append(np.ascontiguousarray(np.concatenate([w_ih.T, w_hh.T], 0) * sc))
+            self._prep["core"] = stacked
         layers = []
         for layer in range(self.layers):
-            w_ih, w_hh = p[f"core.weight_ih_l{layer}"], p[f"core.weight_hh_l{layer}"]
             bias = p[f"core.bias_ih_l{layer}"] + p[f"core.bias_hh_l{layer}"]
             if layer == 0:
-                bias = bias + w_ih[:, d:] @ cond
-                w_ih = w_ih[:, :d]
-            layers.append((np.ascontiguousarray(np.concatenate([w_ih.T, w_hh.T], 0) * sc), (bias * sc).astype(np.float32)))
+                bias = bias + p["core.weight_ih_l0"][:, d:] @ cond
+            layers.append((self._prep["core"][layer], (bias * sc).astype(np.float32)))
         if "heads" not in self._prep:
             w = np.concatenate([p["pi.weight"], p["mu.weight"], p["contact.weight"]], 0).T
             b = np.concatenate([p["pi.bias"], p["mu.bias"], p["contact.bias"]])
