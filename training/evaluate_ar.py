@@ -9,7 +9,7 @@ A ``--model`` is an exported ``.npz`` of either kind (told apart by its metadata
 Validation units: the Bandai-Namco validation clips (split by clip name, as in training) and the CMU
 validation takes cut into 10 s segments (split by take); the two SFU clips (never trained on) are
 references for the per-genre speed ratio only. Each unit is generated from one of its own captions,
-for its own duration (1 to 60 s), seed = unit index, in canonical mode.
+for its own duration (1 to 60 s), seed = unit index, in canonical mode (``--mode diverse``: the other).
 
 Metrics:
 
@@ -172,7 +172,7 @@ def units(cache: Path, split: str) -> list[dict]:
 
 
 def evaluate(model_paths: list[Path], out: Path, cache: Path, dtw_units: int = 60, mm_prompts: int = 10,
-             mm_samples: int = 10, limit: int | None = None) -> dict:
+             mm_samples: int = 10, limit: int | None = None, mode: str = "canonical") -> dict:
     t0 = time.monotonic()
     enc = load_text_encoder()
     train_u, val_u, eval_u = units(cache, "train"), units(cache, "val"), units(cache, "eval")
@@ -202,7 +202,7 @@ def evaluate(model_paths: list[Path], out: Path, cache: Path, dtw_units: int = 6
     dtw_idx = sorted(dance_idx + others[:: max(1, len(others) // max(1, dtw_units - len(dance_idx)))][
         : max(0, dtw_units - len(dance_idx))])
     local_train = {}
-    report = {"cache": str(cache), "val_units": len(val_u), "train_units": len(train_u),
+    report = {"cache": str(cache), "mode": mode, "val_units": len(val_u), "train_units": len(train_u),
               "val_units_by_source": {s: sum(u["dataset"] == s for u in val_u) for s in ("dataset-1", "dataset-2", "cmu")},
               "eval_only_units": len(eval_u), "dtw_units": len(dtw_idx),
               "real": {"recognition_content": rc, "recognition_style": rs, "recognition_both": rb,
@@ -218,7 +218,7 @@ def evaluate(model_paths: list[Path], out: Path, cache: Path, dtw_units: int = 6
             for i, u in enumerate(val_u):
                 cap = u["captions"][i % len(u["captions"])]
                 seconds = float(np.clip(u["motion"].duration, config.MIN_SECONDS, config.MAX_SECONDS))
-                m = g.motion(cap, seconds, i)
+                m = g.motion(cap, seconds, i, mode)
                 gen.append(m)
                 gfeats.append(feats(m))
                 gspeed.append(speeds(m))
@@ -256,7 +256,7 @@ def evaluate(model_paths: list[Path], out: Path, cache: Path, dtw_units: int = 6
                 idx = [i for i, u in enumerate(eval_u) if u["genre"] == k]
                 if not idx:
                     continue
-                gsp = [speeds(g.motion(eval_u[i]["captions"][j % len(eval_u[i]["captions"])], SEGMENT_S, 1000 + j))
+                gsp = [speeds(g.motion(eval_u[i]["captions"][j % len(eval_u[i]["captions"])], SEGMENT_S, 1000 + j, mode))
                        for j, i in enumerate(idx)]
                 gj, gr = np.mean(gsp, 0)
                 rj, rr = np.mean([eval_speed[i] for i in idx], 0)
@@ -268,7 +268,7 @@ def evaluate(model_paths: list[Path], out: Path, cache: Path, dtw_units: int = 6
             energy = []
             for prompt in ENERGY_PROMPTS:
                 for seed in (0, 1):
-                    m = g.motion(prompt, 60.0, seed)
+                    m = g.motion(prompt, 60.0, seed, mode)
                     s = joint_speed_series(m)
                     pos = m.positions()
                     energy.append({"prompt": prompt, "seed": seed,
@@ -288,7 +288,7 @@ def evaluate(model_paths: list[Path], out: Path, cache: Path, dtw_units: int = 6
                 jerk_div += [jerk(d.positions()) for d in div]
                 _, _, h = judge(np.stack([feats(d) for d in div]))
                 mm.append(float(np.mean([np.linalg.norm(h[a] - h[b]) for a in range(len(h)) for b in range(a + 1, len(h))])))
-            un = [feats(g.motion(u["prompt"], 4, 0)) for u in unseen]
+            un = [feats(g.motion(u["prompt"], 4, 0, mode)) for u in unseen]
             uc = np.array([contents.index(u["content"]) if u["content"] in contents else -1 for u in unseen])
             us = np.array([styles.index(u["style"]) if u["style"] in styles else -1 for u in unseen])
             u_c, u_s, u_b, _ = recog(un, uc, us)
@@ -372,7 +372,7 @@ def markdown(r: dict) -> str:
     lines.append("| unseen prompts (%d): content / style recognised | " % r["models"][names[0]]["unseen_prompts"]["n"]
                  + " | ".join("%.3f / %.3f" % (r["models"][n]["unseen_prompts"]["recognition_content"],
                                                r["models"][n]["unseen_prompts"]["recognition_style"]) for n in names) + " |")
-    text = [f"Validation: {r['val_units']} units ({r['val_units_by_source']}); judge trained on {r['train_units']} "
+    text = [f"Mode: {r['mode']}. Validation: {r['val_units']} units ({r['val_units_by_source']}); judge trained on {r['train_units']} "
             f"training units.\n", "\n".join(lines), ""]
     for title, key in (("Joint-speed / root-speed ratio (generated / real) per content", "speed_ratio_by_content"),
                        ("Per dance genre", "speed_ratio_by_genre")):
@@ -398,12 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=None)
     p.add_argument("--dtw-units", type=int, default=60)
     p.add_argument("--limit", type=int, default=None, help="quick check: dance units plus N others")
+    p.add_argument("--mode", choices=["canonical", "diverse"], default="canonical")
     a = p.parse_args(argv)
     for m in a.model:
         if not m.exists():
             print(f"error: {m} not found", file=sys.stderr)
             return 1
-    r = evaluate(a.model, a.out, a.cache or default_cache(), a.dtw_units, limit=a.limit)
+    r = evaluate(a.model, a.out, a.cache or default_cache(), a.dtw_units, limit=a.limit, mode=a.mode)
     print(markdown(r))
     print(f"wrote {a.out} and {a.out.with_suffix('.md')} in {r['seconds']} s")
     return 0
