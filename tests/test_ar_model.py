@@ -9,8 +9,7 @@ import pytest
 
 from motion_core import pose_vector as pv
 from motion_core.models import ar_mdn
-from motion_core.models.ar_mdn import (SHIPPED, ARModelError, generate_ar, load_ar_model, skeleton_feature,
-                                       to_motion, token_states)
+from motion_core.models.ar_mdn import SHIPPED, ARModelError, generate_ar, load_ar_model, skeleton_feature, to_motion, token_states
 
 torch = pytest.importorskip("torch")
 

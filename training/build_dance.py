@@ -179,10 +179,10 @@ def build(shared: Path, cache: Path, progress: bool = True) -> dict:
         _atomic_savez(npz, rotations=motion.rotations.astype(np.float32), root=motion.root.astype(np.float32),
                       tpose=motion.tpose.astype(np.float32), present=motion.present, fps=np.float32(motion.fps),
                       **feats)
-        records.append((s, motion, speed_stats(motion)))
+        records.append((s, motion, speed_stats(motion), clip.fps))
         bar.update()
     entries = []
-    for s, motion, st in records:
+    for s, motion, st, src_fps in records:
         genre_stats = [r[2] for r in records if r[0]["genre"] == s["genre"]]
         if len(genre_stats) < 3:  # too few to rank within the genre: rank among all the dance clips
             genre_stats = [r[2] for r in records if r[0]["genre"] != "martial-arts"]
@@ -192,7 +192,7 @@ def build(shared: Path, cache: Path, progress: bool = True) -> dict:
             "name": s["name"], "dataset": s["source"], "file": f"{s['name']}.npz",
             "stamp": f"{DANCE_BUILDER_VERSION}:{_stamp(s['bvh'])}", "content": s["genre"], "style": "normal",
             "genre": s["genre"], "take": s["take"], "frames": motion.num_frames, "split": s["split"],
-            "source_file": str(s["bvh"].relative_to(shared)), "source_fps_used": round(1 / read_at(s["bvh"], s["fps"]).frame_time, 3),
+            "source_file": str(s["bvh"].relative_to(shared)), "source_fps_used": round(src_fps, 3),
             "stats": {k: round(v, 3) for k, v in st.items()}, "descriptors": desc,
             "captions": clip_captions(g, desc), "captions_by": "Heritage Motion project (authored, not from the source)",
         })
@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = a.cache or default_cache()
     if a.check_rate:
         res = check_rate(a.data, cache)
-        keys = ["joint_speed", "hand_speed", "foot_speed", "root_speed", "pelvis_acc_p95", "hand_acc_p95", "contact_onsets_per_s", "step_hz"]
+        keys = ["joint_speed", "hand_speed", "foot_speed", "root_speed", "pelvis_acc_p95", "hand_acc_p95",
+                "contact_onsets_per_s", "step_hz"]
         print("| set (median over clips) | clips | " + " | ".join(keys) + " |")
         print("|---|---|" + "---|" * len(keys))
         for k, v in res.items():

@@ -42,8 +42,7 @@ from motion_core.motion import Motion
 from motion_core.text_encoder import load_text_encoder
 
 from .build_dataset import default_cache
-from .evaluate import UNSEEN, bone_length_error, clip_features, fid, foot_skating, jerk, joint_angles, local_pose, \
-    train_judge
+from .evaluate import UNSEEN, bone_length_error, clip_features, fid, foot_skating, jerk, joint_angles, local_pose, train_judge
 
 SEGMENT_S = 10.0
 ENERGY_PROMPTS = ("a fast salsa dance", "a slow Indian dance with quiet arms", "a martial arts routine",
@@ -372,7 +371,8 @@ def markdown(r: dict) -> str:
     lines.append("| unseen prompts (%d): content / style recognised | " % r["models"][names[0]]["unseen_prompts"]["n"]
                  + " | ".join("%.3f / %.3f" % (r["models"][n]["unseen_prompts"]["recognition_content"],
                                                r["models"][n]["unseen_prompts"]["recognition_style"]) for n in names) + " |")
-    text = [f"Mode: {r['mode']}. Validation: {r['val_units']} units ({r['val_units_by_source']}); judge trained on {r['train_units']} "
+    text = [f"Mode: {r['mode']}. Validation: {r['val_units']} units ({r['val_units_by_source']}); judge trained on "
+            f"{r['train_units']} "
             f"training units.\n", "\n".join(lines), ""]
     for title, key in (("Joint-speed / root-speed ratio (generated / real) per content", "speed_ratio_by_content"),
                        ("Per dance genre", "speed_ratio_by_genre")):
