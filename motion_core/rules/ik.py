@@ -209,13 +209,15 @@ def contact_slide_m(motion: Motion, planted: dict[str, np.ndarray]) -> float:
 
 
 def lock_feet(motion: Motion, pack: RulePack | None = None, blend_frames: int = 4,
-              delta: float = 0.01, min_frames: int = 3, max_iter: int = 60) -> tuple[Motion, dict]:
+              delta: float = 0.01, min_frames: int = 3, max_iter: int = 60,
+              planted: dict[str, np.ndarray] | None = None) -> tuple[Motion, dict]:
     """Hold each planted foot still (ankle and toe at their mean over the contact), by IK on the legs.
 
     Around each contact, the goal eases from the generated position to the lock over
-    ``blend_frames`` so the leg does not jump. Returns the motion and a report for the audit.
+    ``blend_frames`` so the leg does not jump. ``planted`` ({'l', 'r'}: (T,) bool, e.g. a model's
+    contact output) replaces the contacts detected from the motion. Returns the motion and a report.
     """
-    planted = contacts(motion)
+    planted = contacts(motion) if planted is None else planted
     pos = motion.positions()
     n = motion.num_frames
     targets: dict[str, np.ndarray] = {}
