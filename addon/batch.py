@@ -82,7 +82,7 @@ DEFAULT_SECONDS = 4.0
 MIN_RENDER_SECONDS = 0.2  # product choice: five frames, the shortest clip worth a video
 DANCER = "dancer"
 SHAPE_KEYS = ("body", "age", "height", "weight", "muscle")
-KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "name", *SHAPE_KEYS, "standin")
+KEYS = ("prompt", "seed", "seconds", "rules", "rig", "mode", "temperature", "name", *SHAPE_KEYS, "standin")
 
 
 class ItemError(ValueError):
@@ -99,6 +99,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--prompts", type=Path, default=None, help="a JSON-lines file of prompts (see above)")
     p.add_argument("--seed", type=seed_arg, default=0, help="same prompt and seed, same dance (0 to 2**32-1, default 0)")
     p.add_argument("--mode", choices=["canonical", "diverse"], default="canonical")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="sampling temperature, 0 (the means) to 2; default: the model's own (0.6)")
     p.add_argument("--rules", default=rule_pack.DEFAULT_PACK, help="rule pack: built-in name or JSON file")
     p.add_argument("--bvh", type=Path, default=None, help="retarget this BVH instead of generating")
     p.add_argument("--rig", default=None, help=f"target: '{DANCER}' (the costumed default), a built-in rig "
@@ -111,6 +113,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--name", default=None, help="output base name for a single prompt")
     p.add_argument("--resolution", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--engine", choices=["WORKBENCH", "EEVEE", "CYCLES"], default="WORKBENCH")
+    p.add_argument("--contact-sheet", action="store_true",
+                   help="also write NAME.sheet.png: 8 frames of the video in a grid")
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="with --prompts: do only shard I of N (contiguous, disjoint; for render farms, see docs/scale.md)")
     p.add_argument("--force", action="store_true",
@@ -186,12 +190,13 @@ def _settings(item: dict, args, seconds: float, seed: int, job: Job, blend: str)
     bvh_file = item.get("bvh")
     return {
         "prompt": item["prompt"], "seed": seed, "seconds": seconds, "mode": item.get("mode", args.mode),
+        "temperature": item.get("temperature", args.temperature),
         "rules": None if bvh_file else job.pack.name, "rules_sha256": None if bvh_file else job.pack.sha256,
         "rig": rig, "rig_sha256": _file_sha(rig) if rig and str(rig).lower().endswith(".bvh") else None,
         "blend": blend or None, "blend_sha256": _file_sha(blend) if blend and rig is None else None,
         "armature": args.armature if blend and rig is None else None,
         "bvh": str(bvh_file) if bvh_file else None, "bvh_sha256": _file_sha(bvh_file), "start": args.start if bvh_file else None,
-        "engine": args.engine, "resolution": args.resolution.lower(),
+        "engine": args.engine, "resolution": args.resolution.lower(), "contact_sheet": args.contact_sheet or None,
         "patterns": not args.no_patterns, "symbols": not (args.no_patterns or args.no_symbols),
         "pattern_query": args.pattern_query or None,
         "pattern_bank_sha256": _file_sha(args.pattern_bank) if args.pattern_bank else None,
@@ -219,8 +224,10 @@ def _item_name(item: dict, default_rig: str | None, key: str) -> str:
 
 def _outputs(folder: Path, name: str, bvh_mode: bool, settings: dict) -> OutputSet:
     """The files one prompt makes; a --bvh clip has no audit, only a record of what was done."""
-    return OutputSet(folder, name, {"mp4": ".mp4", "bvh": ".bvh", "audit": ".json" if bvh_mode else ".audit.json",
-                                    "png": ".png"}, settings)
+    kinds = {"mp4": ".mp4", "bvh": ".bvh", "audit": ".json" if bvh_mode else ".audit.json", "png": ".png"}
+    if settings.get("contact_sheet"):
+        kinds["sheet"] = ".sheet.png"
+    return OutputSet(folder, name, kinds, settings)
 
 
 def warn(message: str) -> None:
@@ -321,7 +328,11 @@ def run_item(item: dict, args, models: stages.Models, blend: str = "", claimed: 
     if (item.get("rig", args.rig) or DANCER) == DANCER:
         dancer_shape(item, args)  # validated before the scene is touched, like the pack
     # The pack is validated before the scene is touched.
-    job = make_job(Request(item["prompt"], max(seconds, config.MIN_SECONDS), seed, item.get("mode", args.mode)),
+    temperature = item.get("temperature", args.temperature)
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise ItemError(f"temperature {temperature!r}: expected a number from 0 to {config.MAX_TEMPERATURE:g}")
+    job = make_job(Request(item["prompt"], max(seconds, config.MIN_SECONDS), seed, item.get("mode", args.mode),
+                           temperature=None if temperature is None else float(temperature)),
                    None if bvh_mode else (item.get("rules") or args.rules))
     settings = _settings(item, args, seconds, seed, job, blend)
     key = request_key(settings)
@@ -399,6 +410,7 @@ def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs
         pelvis = rig.bone_map.mapping["pelvis"]
         run_stages(job, [stages.RenderVideo(obj, pelvis, staged["mp4"], args.engine, size, frames),
                          stages.RenderPoster(staged["png"]), WriteBVH(rig, staged["bvh"], frames),
+                         *([stages.RenderContactSheet(staged["sheet"])] if "sheet" in staged else []),
                          WriteAudit(staged["audit"], record)])
     summary = job.audit.to_json() if job.audit is not None else {**job.extra["record"], "output": record(job)}
     return {"skipped": False, "name": name, "action": job.extra["action"].name, "armature": obj.name, "frames": frames,

@@ -54,6 +54,9 @@ class HM_OT_generate(bpy.types.Operator):
     prompt: bpy.props.StringProperty(name="Prompt")
     seconds: bpy.props.FloatProperty(name="Duration", min=config.MIN_SECONDS, max=config.MAX_SECONDS, default=10.0)
     seed: bpy.props.IntProperty(name="Seed", min=0)
+    temperature: bpy.props.FloatProperty(
+        name="Temperature", default=0.6, min=0.0, max=config.MAX_TEMPERATURE,
+        description="Sampling temperature of the motion model: 0 gives its means (calm), higher is livelier and noisier")
     mode: bpy.props.EnumProperty(name="Mode", items=[("canonical", "Canonical", ""), ("diverse", "Diverse", "")])
     rules: bpy.props.StringProperty(name="Rules", description="Built-in pack name, 'FILE', or 'PREFERENCE'")
     rules_file: bpy.props.StringProperty(name="Rule pack file", subtype="FILE_PATH")
@@ -78,7 +81,7 @@ class HM_OT_generate(bpy.types.Operator):
 
     def _fill_from_panel(self, context):
         s = _settings(context)
-        for name in ("prompt", "seconds", "seed", "mode", "rules", "rules_file", "use_nla"):
+        for name in ("prompt", "seconds", "seed", "temperature", "mode", "rules", "rules_file", "use_nla"):
             if not self.properties.is_property_set(name):
                 setattr(self, name, getattr(s, name))
 
@@ -106,7 +109,8 @@ class HM_OT_generate(bpy.types.Operator):
         try:
             rig = stages.check_armature(obj)
             pack = stages.resolve_pack(choice, self.rules_file)
-            job = make_job(Request(self.prompt, self.seconds, self.seed, self.mode), pack, rig.canonical_tpose())
+            job = make_job(Request(self.prompt, self.seconds, self.seed, self.mode, temperature=self.temperature), pack,
+                           rig.canonical_tpose())
             model = MODELS.model(preferences.model_path(context))
             run(job, [GenerateMotion(model, MODELS.encoder()), ApplyRules(),
                       stages.KeyAction(obj, rig, stages.action_name(self.prompt), context.scene.frame_start,

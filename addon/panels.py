@@ -62,6 +62,7 @@ class HM_PT_main(_Base, bpy.types.Panel):
         col.prop(s, "prompt", text="")
         col.prop(s, "seconds")
         col.prop(s, "seed")
+        col.prop(s, "temperature")
         layout.prop(s, "mode", expand=True)
         layout.prop(s, "rules")
         if s.rules == "FILE":

@@ -20,6 +20,9 @@ class HM_Settings(bpy.types.PropertyGroup):
     seconds: bpy.props.FloatProperty(name="Duration", default=10.0, min=config.MIN_SECONDS, max=config.MAX_SECONDS,
                                      unit="TIME_ABSOLUTE", description="Length of the dance in seconds")
     seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Same prompt and seed, same dance")
+    temperature: bpy.props.FloatProperty(
+        name="Temperature", default=0.6, min=0.0, max=config.MAX_TEMPERATURE,
+        description="Sampling temperature of the motion model: 0 gives its means (calm), higher is livelier and noisier")
     mode: bpy.props.EnumProperty(name="Mode", items=[
         ("canonical", "Canonical", "The component with the highest cultural weight"),
         ("diverse", "Diverse", "Sample a component by its mixture weight, with smooth variation")])

@@ -242,3 +242,38 @@ def _fcurves(action):
         return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
                 for fc in bag.fcurves]
     return list(action.fcurves)
+
+
+def render_contact_sheet(scene: bpy.types.Scene, out_path: Path, cells: int = 8, columns: int = 4) -> list[int]:
+    """Render ``cells`` frames evenly spread over the scene range and tile them, ``columns`` a row,
+    into one PNG (written atomically). Returns the frames shown."""
+    first, last = scene.frame_start, scene.frame_end
+    frames = sorted({int(round(first + (last - first) * (k + 0.5) / cells)) for k in range(cells)})
+    rows = -(-len(frames) // columns)
+    tiles = []
+    with tempfile.TemporaryDirectory(prefix=".hm-sheet-", dir=Path(out_path).parent) as tmp:
+        for k, f in enumerate(frames):
+            still = render_still(scene, f, Path(tmp) / f"{k:03d}.png")
+            img = bpy.data.images.load(str(still))
+            try:
+                w, h = img.size
+                px = np.empty(w * h * 4, dtype=np.float32)
+                img.pixels.foreach_get(px)
+                tiles.append(px.reshape(h, w, 4))
+            finally:
+                bpy.data.images.remove(img)
+    h, w = tiles[0].shape[:2]
+    sheet = np.ones((rows * h, columns * w, 4), dtype=np.float32)
+    for k, t in enumerate(tiles):  # Blender's pixel rows run bottom-up: the first row goes on top
+        r, c = divmod(k, columns)
+        sheet[(rows - 1 - r) * h:(rows - r) * h, c * w:(c + 1) * w] = t
+    img = bpy.data.images.new("HM contact sheet", columns * w, rows * h, alpha=True)
+    try:
+        img.pixels.foreach_set(sheet.ravel())
+        with atomic_path(out_path) as tmp_png:
+            img.filepath_raw = str(tmp_png)
+            img.file_format = "PNG"
+            img.save()
+    finally:
+        bpy.data.images.remove(img)
+    return frames

@@ -29,7 +29,7 @@ from .motion_core.rules import pack as rule_pack
 from .motion_core.rules.audit import AuditRecord
 from .motion_core.skeleton.motion import Motion
 from .motion_core.text.encoder import TextEncoder, load_text_encoder
-from .render import render_shot, render_still
+from .render import render_contact_sheet, render_shot, render_still
 from .rig_io import rig_from_armature
 
 AUDIT_KEY = "heritage_motion_audit"
@@ -222,6 +222,19 @@ class RenderVideo:
             scene.frame_end = scene.frame_start + self.frames - 1
         job.extra["render"] = render_shot(scene, self.obj, self.pelvis_bone, self.path, self.engine, self.resolution)
         job.files["mp4"] = self.path
+
+
+@dataclass
+class RenderContactSheet:
+    """A grid of frames spread over the video (job.files["sheet"]): the motion at a glance."""
+
+    path: Path
+    cells: int = 8
+    name: str = "contact sheet"
+
+    def __call__(self, job: Job) -> None:
+        job.extra["sheet_frames"] = render_contact_sheet(bpy.context.scene, self.path, self.cells)
+        job.files["sheet"] = self.path
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motion_core.models.ar_mdn import SHIPPED, generate_ar, load_ar_model, to_motion, token_states  # noqa: E402
-from motion_core.text_encoder import load_text_encoder  # noqa: E402
+from motion_core.text.encoder import load_text_encoder  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_and_median  # noqa: E402

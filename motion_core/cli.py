@@ -124,7 +124,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     seconds = request_seconds(args.prompt, args.seconds, 10.0)
-    request = Request(args.prompt, seconds, args.seed, args.mode, feet=not args.no_foot_locks)
+    request = Request(args.prompt, seconds, args.seed, args.mode, feet=not args.no_foot_locks, temperature=args.temperature)
     rig, _ = _load(args.rig, args.map, None)
     job = make_job(request, args.rules, rig.canonical_tpose())  # a bad pack stops here, before anything is made
     settings = {"prompt": args.prompt, "seconds": seconds, "seed": args.seed, "mode": args.mode, "feet": request.feet,
@@ -277,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seconds", type=float, default=None,
                     help="1 to 60; default: a duration named in the prompt ('12 seconds'), else 10")
     sp.add_argument("--seed", type=seed_arg, default=0, help="same prompt + seed = same motion (0 to 2**32-1, default 0)")
+    sp.add_argument("--temperature", type=float, default=None,
+                    help="sampling temperature, 0 (the means) to 2; default: the model's own (0.6)")
     sp.add_argument("--mode", choices=["canonical", "diverse"], default="canonical",
                     help="canonical: the culturally weighted component; diverse: sample by mixture weight")
     sp.add_argument("--rig", default="canonical", help=f"target rig: {', '.join(BUILTIN_RIGS)} or a BVH file")

@@ -38,6 +38,8 @@ LSTM_LAYERS: int = 2
 #: that a model trained on windows of a few seconds runs for any duration from 1 to 60 s.
 PHASE_PERIODS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 MIN_SECONDS: float = 1.0
+#: Upper bound of the sampling temperature (product choice: beyond it the draws are mostly noise).
+MAX_TEMPERATURE: float = 2.0
 MAX_SECONDS: float = 60.0
 #: Below this cosine similarity between the prompt and the closest training (content, style)
 #: caption pair, the prompt is reported as not understood (CLI, batch, audit). Product choice from

@@ -50,6 +50,7 @@ class Request:
     seed: int = 0
     mode: str = "canonical"
     feet: bool = True  # foot-contact locks by IK
+    temperature: float | None = None  # sampling temperature; None: the model's default
 
 
 @dataclass
@@ -102,7 +103,8 @@ class GenerateMotion:
 
     def __call__(self, job: Job) -> None:
         r = job.request
-        job.generation = generate(r.prompt, r.seconds, r.seed, self.model, self.encoder, r.mode, tpose=job.tpose)
+        job.generation = generate(r.prompt, r.seconds, r.seed, self.model, self.encoder, r.mode, tpose=job.tpose,
+                                  temperature=r.temperature)
         job.motion = job.generation.motion
 
 
@@ -115,7 +117,9 @@ class ApplyRules:
 
     def __call__(self, job: Job) -> None:
         assert job.generation is not None and job.motion is not None, "ApplyRules needs GenerateMotion first"
-        res = apply_pack(job.motion, job.pack, job.generation.joint_std_deg, feet=job.request.feet)
+        contacts = job.generation.contacts
+        planted = None if contacts is None else {"l": contacts[:, 0] > 0.5, "r": contacts[:, 1] > 0.5}
+        res = apply_pack(job.motion, job.pack, job.generation.joint_std_deg, feet=job.request.feet, planted=planted)
         job.motion = res.motion
         job.audit = build_audit(job.pack, res.during, res.before, res.after, job.generation.info)
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from motion_core import pose_vector as pv
 from motion_core.models import ar_mdn
+from motion_core.models import pose_vector as pv
 from motion_core.models.ar_mdn import SHIPPED, ARModelError, generate_ar, load_ar_model, skeleton_feature, to_motion, token_states
 
 torch = pytest.importorskip("torch")
@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def encoder():
-    from motion_core.text_encoder import load_text_encoder
+    from motion_core.text.encoder import load_text_encoder
     try:
         return load_text_encoder()
     except Exception as e:  # pragma: no cover - the encoder package is a dev dependency
@@ -47,7 +47,7 @@ def _random_export(tmp_path, fp16: bool):
 
 
 def _tpose():
-    from motion_core import canonical
+    from motion_core.skeleton import canonical
     tp = np.zeros((len(canonical.JOINTS), 3))
     for j, p in enumerate(canonical.PARENTS):
         if p >= 0:
@@ -139,3 +139,38 @@ def test_shipped_model_moves_and_is_stable(encoder):
     assert speed.mean() > 0.1  # it moves (m/s relative to the pelvis)
     assert speed[-125:].mean() > 0.5 * speed[:125].mean()  # and does not freeze within 20 s
     assert np.abs(rel).max() < 3.0  # nor explode
+
+
+REAL_DANCES = ["bandai-namco/dataset-1/data/dataset-1_dance-short_normal_001.bvh",
+               "sfu-dance/0018_TraditionalChineseDance001.bvh", "cmu-dance/indian/04.bvh"]
+
+
+def _joint_speed(m) -> float:
+    """Mean speed of the joints relative to the pelvis, m/s."""
+    pos = m.positions()
+    rel = pos - pos[:, :1]
+    return float(np.linalg.norm(np.diff(rel, axis=0), axis=-1)[:, 1:].mean() * m.fps)
+
+
+def test_main_job_motion_dances_like_real_dance():
+    """Issue #10: the main job's motion (README prompt, 4 s, seed 0, default rules, as ./run.sh main makes
+    it) moves its joints at least half as fast as real dance does."""
+    from pathlib import Path
+
+    from motion_core.models.registry import load_model
+    from motion_core.pipeline import ApplyRules, GenerateMotion, Request, make_job, run
+    from motion_core.rigs.retarget import load_rig, motion_from_clip
+    from motion_core.text.encoder import load_text_encoder
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    files = [data / f for f in REAL_DANCES]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        pytest.skip(f"needs the real dance clips {', '.join(missing)} (../shared/data beside the checkout)")
+    real = []
+    for f in files:
+        rig, clip = load_rig(f)
+        real.append(_joint_speed(motion_from_clip(clip, rig).resample(25)))
+    job = run(make_job(Request("a feminine dance, slow and graceful", 4.0, 0)),
+              [GenerateMotion(load_model(), load_text_encoder()), ApplyRules()])
+    ratio = _joint_speed(job.motion) / float(np.mean(real))
+    assert ratio >= 0.5, (ratio, real)

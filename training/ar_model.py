@@ -41,8 +41,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from motion_core import canonical, config
-from motion_core import pose_vector as pv
+from motion_core import config
+from motion_core.models import pose_vector as pv
+from motion_core.skeleton import canonical
 
 TEXT_IN = 384
 SKEL_IN = len(canonical.JOINTS) * 3

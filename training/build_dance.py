@@ -31,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_core import canonical
-from motion_core.bonemap import load_override
-from motion_core.bvh import read_bvh
 from motion_core.config import FPS
-from motion_core.retarget import calibrate_twist, make_rig, motion_from_clip
+from motion_core.rigs.bonemap import load_override
+from motion_core.rigs.bvh import read_bvh
+from motion_core.rigs.retarget import calibrate_twist, make_rig, motion_from_clip
+from motion_core.skeleton import canonical
 
 from .build_dataset import Progress, _atomic_savez, _stamp, default_cache, skeleton_signature
 from .features import motion_features
@@ -234,7 +234,7 @@ def check_rate(shared: Path, cache: Path) -> dict:
         rows.setdefault("sfu (120 fps)", []).append(speed_stats(motion_from_clip(clip, rig).resample(FPS)))
     index = cache / "clips" / "index.json"
     if index.exists():
-        from motion_core.motion import Motion
+        from motion_core.skeleton.motion import Motion
         for e in json.loads(index.read_text())["clips"]:
             if e["content"] in ("dance-short", "walk", "run"):
                 with np.load(cache / "clips" / e["file"]) as z:

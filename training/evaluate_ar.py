@@ -36,10 +36,11 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sstats
 
-from motion_core import canonical, config
-from motion_core import pose_vector as pv
-from motion_core.motion import Motion
-from motion_core.text_encoder import load_text_encoder
+from motion_core import config
+from motion_core.models import pose_vector as pv
+from motion_core.skeleton import canonical
+from motion_core.skeleton.motion import Motion
+from motion_core.text.encoder import load_text_encoder
 
 from .build_dataset import default_cache
 from .evaluate import UNSEEN, bone_length_error, clip_features, fid, foot_skating, jerk, joint_angles, local_pose, train_judge
@@ -68,7 +69,7 @@ class Generator:
         if self.kind == "ar":
             self.model = ar_mdn.load_ar_model(path)
         else:
-            from motion_core.mdn import load_model
+            from motion_core.models.mdn import load_model
             self.model = load_model(path)
         self.meta, self.params = self.model.meta, self.model.params
         self.pairs = [list(p) for p in self.meta["pairs"]]
@@ -82,7 +83,7 @@ class Generator:
         if self.kind == "ar":
             from motion_core.models.ar_mdn import generate_prompt, to_motion
             return to_motion(self.model, generate_prompt(self.model, self.enc, prompt, seconds, seed, mode).vectors)
-        from motion_core.generate import generate
+        from motion_core.models.generate import generate
         return generate(prompt, seconds, seed, self.model, self.enc, mode).motion
 
     def pair_for(self, content: str, style: str, caption: str) -> int:

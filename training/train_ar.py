@@ -43,11 +43,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motion_core import canonical, config
-from motion_core import pose_vector as pv
+from motion_core import config
+from motion_core.models import pose_vector as pv
 from motion_core.models.ar_mdn import sentence_embedding, skeleton_feature, token_states
-from motion_core.motion import Motion
-from motion_core.text_encoder import load_text_encoder
+from motion_core.skeleton import canonical
+from motion_core.skeleton.motion import Motion
+from motion_core.text.encoder import load_text_encoder
 
 from .ar_model import ARMotionMDN, mixture_nll, sample_mixture
 from .build_dataset import default_cache

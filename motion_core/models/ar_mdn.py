@@ -31,17 +31,25 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from .. import canonical, config
-from .. import pose_vector as pv
-from ..motion import Motion, leg_length
+from .. import config
+from ..skeleton import canonical
+from ..skeleton.motion import Motion, leg_length
+from ..text.encoder import TextEncoder
+from . import pose_vector as pv
+from .generate import Generation, ModelError
 
 FORMAT = "heritage-motion/ar-mdn"
 FORMAT_VERSION = 1
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "motion_ar.npz"
 MODES = ("canonical", "diverse")
+#: per core LSTM layer: (stacked [input; recurrent] weights (in + H, 4H), bias (4H,)), gate-scaled
+Layers = list[tuple[np.ndarray, np.ndarray]]
+#: Default sampling temperature (scales every sampled sigma). Product choice: 0.6, as the measured baseline.
+TEMPERATURE = 0.6
 #: Frames generated and dropped before the output starts, so it does not open on the prior's mean
 #: pose (the start frame) but on motion the model has settled into. Product choice: 0.4 s.
 BURN_IN = 10
@@ -55,15 +63,15 @@ REQUIRED = ("token_lstm.weight_ih_l0", "token_lstm.weight_ih_l0_reverse", "text_
 TO_DO = "re-export it with python -m training.export_ar CHECKPOINT (see motion_core/weights/MODEL_CARD.md)"
 
 
-class ARModelError(ValueError):
+class ARModelError(ModelError, ValueError):
     """The autoregressive model's weights are missing, unreadable, of another kind or an old format."""
 
 
-def _sigmoid(x):
+def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
-def _softplus(x):
+def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
@@ -71,35 +79,9 @@ def _softplus(x):
 # Text: MiniLM token states (the encoder's forward pass without the pooling)
 
 
-def token_states(encoder, text: str) -> np.ndarray:
-    """(L, 384) float32 last-layer token states of ``text`` from a :class:`TextEncoder`.
-
-    Their mean, L2-normalised, is exactly ``encoder.encode(text)``."""
-    from ..text_encoder import _HEADS, _LAYERS, DIM, _erf, _layer_norm
-    ids = np.array(encoder.tokenizer.encode(text), dtype=np.int64)
-    n = len(ids)
-    w = encoder.weights
-    x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]
-         + w["embeddings.token_type_embeddings.weight"][0])
-    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-    hd = DIM // _HEADS
-    for layer in range(_LAYERS):
-        p = f"encoder.layer.{layer}."
-
-        def lin(v, name, p=p):
-            return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
-        q, k, v = (lin(x, f"attention.self.{m}").reshape(n, _HEADS, hd).transpose(1, 0, 2)
-                   for m in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 2, 1) / np.float32(np.sqrt(hd))
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        ctx = ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(n, DIM)
-        x = _layer_norm(x + lin(ctx, "attention.output.dense"),
-                        w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
-        h = lin(x, "intermediate.dense")
-        h = 0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))
-        x = _layer_norm(x + lin(h, "output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
-    return x.astype(np.float32)
+def token_states(encoder: TextEncoder, text: str) -> np.ndarray:
+    """(L, 384) MiniLM token states of ``text`` (:meth:`TextEncoder.token_states`)."""
+    return encoder.token_states(text)
 
 
 def sentence_embedding(tokens: np.ndarray) -> np.ndarray:
@@ -121,10 +103,36 @@ def _gate_scale(h: int) -> np.ndarray:
 
 @dataclass
 class ARModel:
+    """The network's weights (float32) and metadata; :meth:`generate` is the pipeline's interface
+    (:class:`motion_core.models.generate.MotionGenerator`), :func:`generate_ar` the full one."""
+
+    kind: ClassVar[str] = "ar-mdn-lstm"
+    REQUIRED: ClassVar[tuple[str, ...]] = REQUIRED
+
     params: dict[str, np.ndarray]
     meta: dict
     source: str
     _prep: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: Path) -> ARModel:
+        return load_ar_model(path)
+
+    def generate(self, text: str, encoder: TextEncoder, seconds: float, seed: int, mode: str = "canonical",
+                 tpose: np.ndarray | None = None, temperature: float | None = None) -> Generation:
+        """The pipeline's entry: :func:`generate_ar` on the prompt's token states, as a canonical
+        Motion with the model's foot contacts and a generation record for the audit."""
+        g = generate_ar(self, encoder.token_states(text), tpose, seconds, seed, mode,
+                        TEMPERATURE if temperature is None else temperature)
+        shares = g.info["component_share"]
+        pair = dict(g.info["prior_pair"])
+        pair["source"] = ("training clips of this pair (Bandai-Namco, CC BY-NC 4.0; CMU dance, "
+                          "free with acknowledgement)")
+        info = {"prompt": text, "seconds": g.info["frames"] / config.FPS, **g.info, "prior_pair": pair,
+                "component": int(np.argmax(shares)), "mixture_weights": None, "cultural_weights": None,
+                "model": {**g.info["model"], "kind": self.kind,
+                          "motion_core_version": self.meta.get("motion_core_version")}}
+        return Generation(to_motion(self, g.vectors), info, None, g.contacts)
 
     @property
     def k(self) -> int:
@@ -138,7 +146,7 @@ class ARModel:
     def layers(self) -> int:
         return int(self.meta["layers"])
 
-    def _lin(self, x, name):
+    def _lin(self, x: np.ndarray, name: str) -> np.ndarray:
         return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
 
     # -- text and skeleton ---------------------------------------------------------------------
@@ -173,7 +181,7 @@ class ARModel:
 
     # -- frames --------------------------------------------------------------------------------
 
-    def prepared(self, cond: np.ndarray):
+    def prepared(self, cond: np.ndarray) -> Layers:
         """Per prompt: each core layer's [input; recurrent] weights stacked (in + H, 4H), gate-scaled,
         with layer 0's constant conditioning folded into its bias; the heads stacked (H, K + K*D + 2)."""
         p, h, d = self.params, self.hidden, pv.DIM
@@ -198,7 +206,7 @@ class ARModel:
             self._prep["sigma"] = (np.ascontiguousarray(p["log_sigma.weight"].T), p["log_sigma.bias"])
         return layers
 
-    def step(self, x: np.ndarray, hs: list, cs: list, layers) -> np.ndarray:
+    def step(self, x: np.ndarray, hs: list[np.ndarray], cs: list[np.ndarray], layers: Layers) -> np.ndarray:
         """One frame through the core LSTM (updates ``hs``/``cs`` in place); returns the top h."""
         h_size = self.hidden
         for i, (w, b) in enumerate(layers):
@@ -209,7 +217,7 @@ class ARModel:
             x = hs[i]
         return x
 
-    def heads(self, h: np.ndarray):
+    def heads(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """h (..., H) -> log_pi (..., K), mu (..., K, D), contact logits (..., 2)."""
         w, b = self._prep["heads"]
         out = h @ w + b
@@ -227,7 +235,8 @@ class ARModel:
                     ).astype(np.float32)
         return (self.meta["sigma_floor"] + _softplus(h @ w + b)).reshape(*h.shape[:-1], self.k, d).astype(np.float32)
 
-    def teacher_forced(self, prev: np.ndarray, tokens: np.ndarray, skel: np.ndarray):
+    def teacher_forced(self, prev: np.ndarray, tokens: np.ndarray,
+                       skel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Run the network over given previous frames (T, D), normalised: for tests against torch.
         Returns log_pi (T, K), mu (T, K, D), sigma (T, K, D), contact logits (T, 2)."""
         layers = self.prepared(self.condition(tokens, skel))
@@ -310,7 +319,7 @@ def smooth(vectors: np.ndarray, sigma_frames: float) -> np.ndarray:
 
 
 def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, seconds: float, seed: int,
-                mode: str = "canonical", temperature: float = 0.6, pair: int | None = None,
+                mode: str = "canonical", temperature: float = TEMPERATURE, pair: int | None = None,
                 ground: bool = True, smooth_frames: float = SMOOTH_FRAMES) -> ARGeneration:
     """``seconds`` of motion at 25 fps for a prompt given as MiniLM token states.
 
@@ -386,7 +395,7 @@ def generate_ar(model: ARModel, tokens: np.ndarray, tpose: np.ndarray | None, se
     out, contacts, comps = out[BURN_IN:], contacts[BURN_IN:], comps[BURN_IN:]
     raw = smooth(out, smooth_frames) * p["std"] + p["mean"]
     t_gen = time.perf_counter()
-    grounding = {}
+    grounding: dict[str, float] = {}
     if ground:
         raw, grounding = ground_root(raw, contacts, p["tpose"], config.FPS)
     t_end = time.perf_counter()
@@ -449,8 +458,8 @@ def to_motion(model: ARModel, vectors: np.ndarray) -> Motion:
     return pv.vector_to_motion(np.asarray(vectors, np.float64), model.params["tpose"].astype(np.float64), config.FPS)
 
 
-def generate_prompt(model: ARModel, encoder, prompt: str, seconds: float, seed: int, mode: str = "canonical",
-                    temperature: float = 0.6, tpose: np.ndarray | None = None) -> ARGeneration:
+def generate_prompt(model: ARModel, encoder: TextEncoder, prompt: str, seconds: float, seed: int, mode: str = "canonical",
+                    temperature: float = TEMPERATURE, tpose: np.ndarray | None = None) -> ARGeneration:
     """Convenience: prompt text -> :class:`ARGeneration` (encodes the prompt with ``encoder``)."""
     g = generate_ar(model, token_states(encoder, " ".join(str(prompt).split())), tpose, seconds, seed, mode, temperature)
     g.info["prompt"] = prompt

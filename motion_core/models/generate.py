@@ -8,8 +8,10 @@ from ``numpy.random.default_rng(seed)``, created per call.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -36,6 +38,8 @@ class Generation:
     #: (21,) the chosen component's spread per joint, degrees (mean over frames and 6D dims); used
     #: to weigh a rule pack's prior against the model (motion_core.rules.prior.prior_pull).
     joint_std_deg: np.ndarray | None = None
+    #: (T, 2) the model's foot-contact probabilities (left, right) at 25 fps, for the foot locks
+    contacts: np.ndarray | None = None
 
 
 class MotionGenerator(Protocol):
@@ -46,11 +50,33 @@ class MotionGenerator(Protocol):
     source: str  # the weights file
     meta: dict[str, Any]
 
-    def generate(self, text: str, embedding: np.ndarray, seconds: float, seed: int, mode: str,
-                 tpose: np.ndarray | None = None) -> Generation:
-        """``embedding`` (384,) of ``text``; ``tpose`` (21, 3) metres of the target rig (the model's
-        own skeleton when None). Returns ``seconds`` of motion at 25 fps on the model's skeleton."""
+    def generate(self, text: str, encoder: TextEncoder, seconds: float, seed: int, mode: str,
+                 tpose: np.ndarray | None = None, temperature: float | None = None) -> Generation:
+        """``text`` read through ``encoder`` (each model takes what it needs: a sentence embedding,
+        token states); ``tpose`` (21, 3) metres of the target rig (the model's own skeleton when None);
+        ``temperature`` scales the sampling noise (None: the model's default). Returns ``seconds`` of
+        motion at 25 fps on the model's skeleton."""
         ...
+
+
+def read_weights(path: Path, required: tuple[str, ...], what: str, to_do: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(float32 arrays, metadata) of an exported ``.npz``; ModelError naming ``path`` and ``to_do`` when
+    it lacks an array of ``required``, is unreadable or holds NaN."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in (*required, "meta") if k not in z.files]
+            if missing:
+                raise ModelError(f"{path} is not a Heritage Motion {what}: it lacks {', '.join(missing)}; {to_do}")
+            meta = json.loads(str(z["meta"]))
+            params = {k: z[k].astype(np.float32) for k in z.files if k != "meta"}
+    except ModelError:
+        raise
+    except Exception as e:  # zip, pickle and decode errors all mean a corrupt file
+        raise ModelError(f"{path} is unreadable ({type(e).__name__}: {e}); {to_do}") from None
+    for k, v in params.items():
+        if not np.all(np.isfinite(v)):
+            raise ModelError(f"{path}: parameter {k} holds NaN or infinite values; {to_do}")
+    return params, meta
 
 
 def skeleton_feature(tpose: np.ndarray) -> np.ndarray:
@@ -111,7 +137,7 @@ def understanding(info: dict[str, Any]) -> dict[str, Any] | None:
     if sim < lo:
         out["warning"] = (f"the prompt was not understood: its closest training description, '{pp.get('content')}' / "
                           f"'{pp.get('style')}', has similarity {sim:.2f} (below {lo:g}); the model knows English "
-                          "descriptions of everyday motion, so this dance does not follow the prompt")
+                          "descriptions of everyday motion and a few dance genres, so this dance does not follow the prompt")
     return out
 
 
@@ -128,7 +154,7 @@ def validate(prompt: str, seconds: float, mode: str) -> str:
 
 
 def generate(prompt: str, seconds: float, seed: int, model: MotionGenerator, encoder: TextEncoder,
-             mode: str = "canonical", tpose: np.ndarray | None = None) -> Generation:
+             mode: str = "canonical", tpose: np.ndarray | None = None, temperature: float | None = None) -> Generation:
     """Generate ``seconds`` of motion at 25 fps for ``prompt``.
 
     Args:
@@ -138,7 +164,10 @@ def generate(prompt: str, seconds: float, seed: int, model: MotionGenerator, enc
     """
     text = validate(prompt, seconds, mode)
     check_seed(seed)
-    gen = model.generate(text, encoder.encode(text)[0], seconds, seed, mode, tpose)
+    if temperature is not None and not (np.isfinite(temperature) and 0 <= temperature <= config.MAX_TEMPERATURE):
+        raise GenerationError(f"temperature {temperature:g} is out of range; choose 0 (the means) to "
+                              f"{config.MAX_TEMPERATURE:g}")
+    gen = model.generate(text, encoder, seconds, seed, mode, tpose, temperature)
     u = understanding(gen.info)
     if u is not None:
         gen.info["understanding"] = u

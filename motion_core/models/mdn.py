@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from .. import config
 from ..skeleton import canonical
+from ..text.encoder import TextEncoder
 from . import pose_vector as pv
-from .generate import Generation, skeleton_feature, smooth_noise
+from .generate import Generation, read_weights, skeleton_feature, smooth_noise
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -45,6 +47,12 @@ class PhaseMDN:
     params: dict[str, np.ndarray]
     meta: dict
     source: str
+
+    @classmethod
+    def load(cls, path: Path) -> PhaseMDN:
+        params, meta = read_weights(path, cls.REQUIRED, "phase MDN",
+                                    "train and export one (python -m training.train, python -m training.export_model)")
+        return cls(params, meta, str(path))
 
     @property
     def k(self) -> int:
@@ -114,15 +122,16 @@ class PhaseMDN:
         log_pi = logits - np.logaddexp.reduce(logits)
         return log_pi, mu, sigma
 
-    def generate(self, text: str, embedding: np.ndarray, seconds: float, seed: int, mode: str = "canonical",
-                 tpose: np.ndarray | None = None) -> Generation:
+    def generate(self, text: str, encoder: TextEncoder, seconds: float, seed: int, mode: str = "canonical",
+                 tpose: np.ndarray | None = None, temperature: float | None = None) -> Generation:
         """Seed 002 section 4: the component is chosen by the cultural weights
         ``w_k = pi_k * p_prior(mu_k)`` ("canonical") or sampled by ``pi_k`` ("diverse"), and kept for the
-        whole sequence; the diverse noise is smooth in time. ``p_prior`` is the pose prior of the
-        training (content, style) pair whose captions are closest to the prompt; the pair is reported."""
+        whole sequence; the diverse noise is smooth in time, scaled by ``temperature`` (default 1).
+        ``p_prior`` is the pose prior of the training (content, style) pair whose captions are closest
+        to the prompt; the pair is reported."""
         frames = int(round(seconds * config.FPS))
         rng = np.random.default_rng(seed)
-        emb = embedding
+        emb = encoder.encode(text)[0]
         p = self.params
         skel = skeleton_feature(p["tpose"] if tpose is None else tpose)
         offset = float(rng.uniform(0.0, max(config.PHASE_PERIODS_S)))
@@ -141,7 +150,8 @@ class PhaseMDN:
             y = mu[:, k]
         else:
             k = int(rng.choice(len(log_pi), p=np.exp(log_pi) / np.exp(log_pi).sum()))
-            y = mu[:, k] + sigma[:, k] * smooth_noise(rng, frames, mu.shape[-1]).astype(np.float32)
+            scale = 1.0 if temperature is None else temperature
+            y = mu[:, k] + scale * sigma[:, k] * smooth_noise(rng, frames, mu.shape[-1]).astype(np.float32)
         raw = y * p["std"] + p["mean"]
         spread = (sigma[:, k, rot] * p["std"][rot]).reshape(frames, len(canonical.JOINTS), 6).mean((0, 2))
         motion = pv.vector_to_motion(raw, p["tpose"].astype(np.float64), config.FPS)

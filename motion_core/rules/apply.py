@@ -56,8 +56,9 @@ def compliance(motion: Motion, pack: RulePack) -> Compliance:
 
 
 def apply_pack(motion: Motion, pack: RulePack, joint_std_deg: np.ndarray | None = None,
-               feet: bool = True) -> Constrained:
-    """Run the steps in the module doc. ``joint_std_deg`` (21,): the generator's spread per joint."""
+               feet: bool = True, planted: dict[str, np.ndarray] | None = None) -> Constrained:
+    """Run the steps in the module doc. ``joint_std_deg`` (21,): the generator's spread per joint;
+    ``planted`` ({'l', 'r'}: (T,) bool): the model's foot contacts, else detected from the motion."""
     before = compliance(motion, pack)
     during = During()
     if pack.prior is not None:
@@ -66,7 +67,7 @@ def apply_pack(motion: Motion, pack: RulePack, joint_std_deg: np.ndarray | None 
     motion, records = intercept(motion, pack)
     motion, during.limit_projections = project_limits(motion, pack)
     if feet:
-        motion, during.foot_locks = lock_feet(motion, pack)
+        motion, during.foot_locks = lock_feet(motion, pack, planted=planted)
     motion, late = intercept(motion, pack)
     fps = motion.fps
     during.interceptions = [r.record(fps) for r in records if r.frames]

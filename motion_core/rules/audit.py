@@ -129,9 +129,11 @@ def build_audit(pack: RulePack, during: During, before: Compliance, after: Compl
     """The audit record for one output; ``generation`` is the generator's record."""
     warning = ("This pack is " + pack.status + ": " + pack.status_note) if pack.status_note else ""
     return AuditRecord(
-        request={k: generation.get(k) for k in ("prompt", "seconds", "frames", "fps", "seed", "mode")},
+        request={k: generation.get(k) for k in ("prompt", "seconds", "frames", "fps", "seed", "mode")}
+        | ({"temperature": generation["temperature"]} if "temperature" in generation else {}),
         model=generation.get("model"),
-        generation={k: generation.get(k) for k in ("component", "mixture_weights", "cultural_weights", "prior_pair")}
+        generation={k: generation.get(k) for k in ("component", "mixture_weights", "cultural_weights", "prior_pair",
+                                                   "component_share", "temperature", "grounding") if k in generation}
         | ({"understanding": generation["understanding"]} if "understanding" in generation else {}),
         pack=pack.summary(), sources=pack.sources, warning=warning, during=during, before=before, after=after)
 

@@ -170,6 +170,20 @@ class TextEncoder:
     source: str
 
     def encode(self, texts: list[str] | str) -> np.ndarray:
+        """Sentence embeddings: the mask-weighted mean of :meth:`hidden_states`, unit norm."""
+        x, mask = self.hidden_states(texts)
+        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        pooled /= np.linalg.norm(pooled, axis=-1, keepdims=True)
+        return pooled.astype(np.float32)
+
+    def token_states(self, text: str) -> np.ndarray:
+        """(L, 384) float32 last-layer states of ``text``'s L tokens (the motion model's BiLSTM reads
+        them); their mean, L2-normalised, is ``encode(text)``."""
+        x, _ = self.hidden_states([text])
+        return x[0].astype(np.float32)
+
+    def hidden_states(self, texts: list[str] | str) -> tuple[np.ndarray, np.ndarray]:
+        """(N, L, 384) last-layer states of the texts padded to the longest, and (N, L) their token mask."""
         if isinstance(texts, str):
             texts = [texts]
         ids = [self.tokenizer.encode(t) for t in texts]
@@ -204,9 +218,7 @@ class TextEncoder:
             h = lin(x, "intermediate.dense")
             h = 0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))
             x = _layer_norm(x + lin(h, "output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        pooled /= np.linalg.norm(pooled, axis=-1, keepdims=True)
-        return pooled.astype(np.float32)
+        return x, mask
 
 
 def load_text_encoder(path: str | Path | None = None) -> TextEncoder:
