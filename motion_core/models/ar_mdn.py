@@ -37,10 +37,10 @@ import numpy as np
 
 from .. import config
 from ..skeleton import canonical
-from ..skeleton.motion import Motion, leg_length
+from ..skeleton.motion import Motion
 from ..text.encoder import TextEncoder
 from . import pose_vector as pv
-from .generate import Generation, ModelError
+from .generate import Generation, ModelError, Weights, read_weights, skeleton_feature
 
 FORMAT = "heritage-motion/ar-mdn"
 FORMAT_VERSION = 1
@@ -102,16 +102,13 @@ def _gate_scale(h: int) -> np.ndarray:
 
 
 @dataclass
-class ARModel:
+class ARModel(Weights):
     """The network's weights (float32) and metadata; :meth:`generate` is the pipeline's interface
     (:class:`motion_core.models.generate.MotionGenerator`), :func:`generate_ar` the full one."""
 
     kind: ClassVar[str] = "ar-mdn-lstm"
     REQUIRED: ClassVar[tuple[str, ...]] = REQUIRED
 
-    params: dict[str, np.ndarray]
-    meta: dict
-    source: str
     _prep: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -133,21 +130,6 @@ class ARModel:
                 "model": {**g.info["model"], "kind": self.kind,
                           "motion_core_version": self.meta.get("motion_core_version")}}
         return Generation(to_motion(self, g.vectors), info, None, g.contacts)
-
-    @property
-    def k(self) -> int:
-        return int(self.meta["k"])
-
-    @property
-    def hidden(self) -> int:
-        return int(self.meta["hidden"])
-
-    @property
-    def layers(self) -> int:
-        return int(self.meta["layers"])
-
-    def _lin(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
 
     # -- text and skeleton ---------------------------------------------------------------------
 
@@ -174,10 +156,10 @@ class ARModel:
         fwd = self._lstm_dir(tokens, "_l0")
         bwd = self._lstm_dir(tokens[::-1], "_l0_reverse")[::-1]
         pooled = np.concatenate([fwd, bwd], -1).mean(0)
-        return np.tanh(self._lin(sentence_embedding(tokens), "text_proj") + pooled).astype(np.float32)
+        return np.tanh(self._linear(sentence_embedding(tokens), "text_proj") + pooled).astype(np.float32)
 
     def condition(self, tokens: np.ndarray, skel: np.ndarray) -> np.ndarray:
-        return np.concatenate([self.text_embedding(tokens), self._lin(np.asarray(skel, np.float32), "skel_proj")])
+        return np.concatenate([self.text_embedding(tokens), self._linear(np.asarray(skel, np.float32), "skel_proj")])
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -265,17 +247,14 @@ def load_ar_model(path: str | Path | None = None) -> ARModel:
             if meta.get("format_version") != FORMAT_VERSION:
                 raise ARModelError(f"{path} is format version {meta.get('format_version')}, this code reads "
                                    f"{FORMAT_VERSION}; {TO_DO}")
-            missing = [k for k in REQUIRED if k not in z.files]
-            if missing:
-                raise ARModelError(f"{path} lacks {', '.join(missing)}; {TO_DO}")
-            params = {k: z[k].astype(np.float32) for k in z.files if k != "meta"}
     except ARModelError:
         raise
     except Exception as e:  # zip, pickle and JSON errors all mean a corrupt file
         raise ARModelError(f"{path} is unreadable ({type(e).__name__}); {TO_DO}") from None
-    for k, v in params.items():
-        if not np.all(np.isfinite(v)):
-            raise ARModelError(f"{path}: parameter {k} holds NaN or infinite values; {TO_DO}")
+    try:
+        params, meta = read_weights(path, REQUIRED[:-1], "autoregressive model", TO_DO)
+    except ModelError as e:
+        raise ARModelError(str(e)) from None
     return ARModel(params, meta, str(path))
 
 
@@ -288,12 +267,6 @@ class ARGeneration:
     vectors: np.ndarray  # (T, 130) raw pose vectors at 25 fps (root grounded)
     contacts: np.ndarray  # (T, 2) contact probability, left and right foot
     info: dict
-
-
-def skeleton_feature(tpose: np.ndarray) -> np.ndarray:
-    """(21, 3) T-pose -> (63,) divided by leg length (as in training)."""
-    tpose = np.asarray(tpose, np.float64)
-    return (tpose / leg_length(tpose)).reshape(-1).astype(np.float32)
 
 
 def nearest_pair(model: ARModel, tokens: np.ndarray) -> tuple[int, float]:

@@ -59,6 +59,31 @@ class MotionGenerator(Protocol):
         ...
 
 
+@dataclass
+class Weights:
+    """Exported network weights (float32) and their metadata, with the sizes every model reads."""
+
+    params: dict[str, np.ndarray]
+    meta: dict[str, Any]
+    source: str  # the weights file
+
+    @property
+    def k(self) -> int:
+        """Mixture components (seed 002: K = 5)."""
+        return int(self.meta["k"])
+
+    @property
+    def hidden(self) -> int:
+        return int(self.meta["hidden"])
+
+    @property
+    def layers(self) -> int:
+        return int(self.meta["layers"])
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
+
+
 def read_weights(path: Path, required: tuple[str, ...], what: str, to_do: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(float32 arrays, metadata) of an exported ``.npz``; ModelError naming ``path`` and ``to_do`` when
     it lacks an array of ``required``, is unreadable or holds NaN."""

@@ -17,7 +17,7 @@ from .. import config
 from ..skeleton import canonical
 from ..text.encoder import TextEncoder
 from . import pose_vector as pv
-from .generate import Generation, read_weights, skeleton_feature, smooth_noise
+from .generate import Generation, Weights, read_weights, skeleton_feature, smooth_noise
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -35,7 +35,7 @@ def phase_features(frames: int, offset_s: float, fps: float = config.FPS) -> np.
 
 
 @dataclass
-class PhaseMDN:
+class PhaseMDN(Weights):
     """Weights (float32 at run time) plus the statistics and metadata the generator needs."""
 
     kind: ClassVar[str] = "phase-mdn"
@@ -44,30 +44,11 @@ class PhaseMDN:
         "text_proj.weight", "skel_proj.weight", "lstm.weight_ih_l0", "mu.weight", "log_sigma.weight", "pi.weight",
         "mean", "std", "floor", "prior_mean", "prior_std", "pair_emb", "tpose")
 
-    params: dict[str, np.ndarray]
-    meta: dict
-    source: str
-
     @classmethod
     def load(cls, path: Path) -> PhaseMDN:
         params, meta = read_weights(path, cls.REQUIRED, "phase MDN",
                                     "train and export one (python -m training.train, python -m training.export_model)")
         return cls(params, meta, str(path))
-
-    @property
-    def k(self) -> int:
-        return int(self.meta["k"])
-
-    @property
-    def hidden(self) -> int:
-        return int(self.meta["hidden"])
-
-    @property
-    def layers(self) -> int:
-        return int(self.meta["layers"])
-
-    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
 
     def _prepared(self, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per layer, computed once: input weights of both directions stacked (in, 8H), their bias,
