@@ -11,7 +11,7 @@ global batch of 4 is trained once as one plain process and once as ``torchrun --
   its 2 windows, DDP averages the two ranks' gradients (an all-reduce sum / 2) and the logged figures are
   the mean of the ranks' means, so float32 sums run in another order. That rounding (~1e-7 relative
   per step) is carried by Adam through the steps and the autoregressive feedback; measured here over
-  50 steps: at most 3e-6 relative (the gradient norm; the losses 3e-7), 1e-8 absolute on the
+  50 steps: at most 3e-6 relative (the gradient norm; the losses 3e-7), 2e-8 absolute on the
   joint-limit term, thirty times or more below the tolerances. A real error
   (a rank training on other windows, gradients summed instead of averaged, a resume that restarts the
   schedule) moves the curve by percents.
@@ -20,7 +20,7 @@ global batch of 4 is trained once as one plain process and once as ``torchrun --
   loss.png (and their atomic temporaries).
 
 Skips when the training cache (``python -m training.build_dataset`` and ``python -m training.build_dance``)
-is missing, or torch is not installed. Runtime here (2 cores): about 40 s.
+is missing, or torch is not installed. Runtime here (2 cores): about 30 s.
 """
 
 from __future__ import annotations
