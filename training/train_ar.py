@@ -4,9 +4,25 @@
     python -m training.train_ar --out runs/ar --resume         # continue an interrupted or finished run
     python -m training.train_ar --out runs/ar-nocul --no-cultural [--steps N]   # the ablation
     python -m training.train_ar --out runs/ar-tiny --preset tiny                # a smoke run (< 1 min)
+    torchrun --nproc_per_node 2 -m training.train_ar --out runs/ar              # the same run on 2 processes
 
 Needs the cache built by ``python -m training.build_dataset`` and ``python -m training.build_dance``.
 SFU clips (split ``eval``) are never read here.
+
+Several processes or GPUs (issue #15): run the same command under PyTorch's ``torchrun`` (or
+``python -m torch.distributed.run``); without it, one process runs exactly as before. Each of the N
+processes (ranks) joins a process group (backend ``nccl`` with one GPU per rank, ``cuda:LOCAL_RANK``,
+when CUDA is available, else ``gloo`` on CPU) and the model is wrapped in DistributedDataParallel,
+which averages the gradients. ``--batch`` stays the GLOBAL batch (it must divide by N): every rank
+draws the same global batch of windows, noise and feedback samples from the (seed, step) generators
+as a single process would, and keeps only its contiguous 1/N share of the rows, so the N ranks
+together train on exactly the single-process batch and the logged losses (averaged over the ranks)
+are comparable with it (``tests/test_ddp.py``: 2 CPU ranks against 1 process, 50 steps). Only rank 0
+writes: checkpoints, ``log.jsonl``, ``loss.png``, progress lines and the validation NLL. ``--resume``
+works as for one process: every rank loads ``OUT/checkpoint.pt``, so on several machines ``--out``
+must be on storage they share. ``--device cpu|cuda`` overrides the choice (default ``auto``: CUDA
+under torchrun when available; one plain process stays on the CPU, as before, unless ``--device
+cuda``). Only the CPU (gloo) path has been run so far; the CUDA/nccl path has not.
 
 Deterministic for a seed: every step draws its windows, noise and feedback samples from generators
 seeded by (seed, step), so ``--resume`` continues exactly. Checkpoints are written atomically every
@@ -44,6 +60,7 @@ import numpy as np
 import torch
 
 from motion_core import config
+from motion_core.files import save_atomic, write_atomic
 from motion_core.models import pose_vector as pv
 from motion_core.models.ar_mdn import sentence_embedding, skeleton_feature, token_states
 from motion_core.skeleton import canonical
@@ -145,9 +162,7 @@ class TokenTable:
             self.tokens = np.zeros((len(states), self.lengths.max(), 384), np.float16)
             for i, s in enumerate(states):
                 self.tokens[i, :len(s)] = s
-            tmp = path.with_name(path.name + ".tmp.npz")
-            np.savez(tmp, tokens=self.tokens, lengths=self.lengths)
-            os.replace(tmp, path)
+            save_atomic(path, lambda tmp: np.savez(tmp, tokens=self.tokens, lengths=self.lengths))
         self.index = {c: i for i, c in enumerate(self.captions)}
         self.sentence = np.stack([sentence_embedding(self.tokens[i, :n].astype(np.float32))
                                   for i, n in enumerate(self.lengths)])
@@ -237,8 +252,29 @@ def self_block_at(cfg: TrainConfig, step: int) -> int:
     return int(round(cfg.self_block * min(1.0, step / max(1.0, cfg.ramp * cfg.steps))))
 
 
+Shard = tuple[int, int, int]  # (first row, end row, global batch) of this rank's share
+
+
+def sample_rows(log_pi, mu, sigma, gen: torch.Generator, shard: Shard | None) -> torch.Tensor:
+    """sample_mixture at temperature 1 for this rank's rows, with the draws of the whole global batch.
+
+    One process (``shard`` None) calls sample_mixture itself. A rank pads its probabilities to the
+    global batch and draws the component (torch.multinomial, one sample per row: exponential draws
+    whose values depend only on the shape) and the noise for every row, then keeps its own rows, so
+    each row gets the random numbers it gets in the single-process run."""
+    if shard is None:
+        return sample_mixture(log_pi, mu, sigma, 1.0, gen)
+    lo, hi, full = shard
+    probs = torch.ones(full, log_pi.shape[-1], device=log_pi.device)
+    probs[lo:hi] = log_pi.exp()
+    k = torch.multinomial(probs, 1, generator=gen)[lo:hi, 0]
+    eps = torch.randn(full, mu.shape[-1], generator=gen, device=mu.device)[lo:hi]
+    idx = torch.arange(hi - lo, device=mu.device)
+    return mu[idx, k] + 1.0 * sigma[idx, k] * eps
+
+
 def run_window(model: ARMotionMDN, y: torch.Tensor, cond: torch.Tensor, cfg: TrainConfig, self_block: int,
-               noise: torch.Tensor, gen: torch.Generator):
+               noise: torch.Tensor, gen: torch.Generator, shard: Shard | None = None):
     """Heads for frames 1..T of y (B, T+1, D), the inputs mixing noisy ground truth and own samples."""
     t_total = y.shape[1] - 1
     gt_in = y[:, :-1] + noise
@@ -262,7 +298,7 @@ def run_window(model: ARMotionMDN, y: torch.Tensor, cond: torch.Tensor, cfg: Tra
         else:
             for _ in range(a, b):
                 lp, m, s = outs[-1][0][:, -1], outs[-1][1][:, -1], outs[-1][2][:, -1]
-                x = sample_mixture(lp.detach(), m.detach(), s.detach(), 1.0, gen)[:, None]
+                x = sample_rows(lp.detach(), m.detach(), s.detach(), gen, shard)[:, None]
                 o = model(x, cond, state)
                 state = o[4]
                 outs.append(o[:4])
@@ -290,10 +326,50 @@ def cultural_loss(model: ARMotionMDN, log_pi, mu, pair, prior) -> tuple[torch.Te
     return total, {"kl": float(kl.detach()), "ref": float(ref.detach()), "limit": float(limit.detach())}
 
 
+class StepLoss(torch.nn.Module):
+    """One step's loss as one module call: what DistributedDataParallel wraps (one forward, one
+    backward per step). The parameters are the model's; checkpoints hold ``model`` alone."""
+
+    def __init__(self, model: ARMotionMDN, cfg: TrainConfig, prior):
+        super().__init__()
+        self.model, self.cfg, self.prior = model, cfg, prior
+
+    def forward(self, y, c, tok, lens, skel, pair, noise, sb: int, gen: torch.Generator, shard: Shard | None):
+        cfg = self.cfg
+        cond = self.model.condition(tok, lens, skel)
+        log_pi, mu, sigma, cl = run_window(self.model, y, cond, cfg, sb, noise, gen, shard)
+        nll = mixture_nll(log_pi, mu, sigma, y[:, 1:])
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(cl, c[:, 1:])
+        loss = nll + cfg.contact_weight * bce
+        parts = {"nll": float(nll.detach()), "contact_bce": float(bce.detach())}
+        if cfg.cultural:
+            cul, cparts = cultural_loss(self.model, log_pi, mu, pair, self.prior)
+            loss = loss + cfg.cul_weight * cul
+            parts.update(cparts)
+        return loss, parts
+
+
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    save_atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+def _dist_setup(device: str):
+    """(rank, world size, torch device) for this process; joins the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    # auto: CUDA under torchrun when available; one plain process stays on the CPU, as before #15
+    use_cuda = (world > 1 and torch.cuda.is_available()) if device == "auto" else device == "cuda"
+    if world <= 1:
+        return 0, 1, torch.device("cuda" if use_cuda else "cpu")
+    import torch.distributed as dist
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if use_cuda:
+        torch.cuda.set_device(local)
+        dev = torch.device("cuda", local)
+    else:
+        dev = torch.device("cpu")
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo", device_id=dev if use_cuda else None)
+    return rank, world, dev
 
 
 def stats_state(stats: Stats) -> dict:
@@ -303,70 +379,95 @@ def stats_state(stats: Stats) -> dict:
             "pairs": [list(p) for p in stats.pairs]}
 
 
-def train(cfg: TrainConfig, resume: bool = False, stop_at: int | None = None, progress: bool = True) -> Path:
+def train(cfg: TrainConfig, resume: bool = False, stop_at: int | None = None, progress: bool = True,
+          device: str = "auto") -> Path:
+    """Train (or resume) to ``cfg.steps``, on one process or, under torchrun, on every rank."""
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    rank, world, dev = _dist_setup(device)
+    if cfg.batch % world:
+        raise SystemExit(f"--batch {cfg.batch} (the global batch) must divide by the {world} processes")
+    if world > 1:
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+    lead = rank == 0  # only rank 0 writes (checkpoints, log, plot, progress)
+    progress = progress and lead
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
     cache = Path(cfg.cache) if cfg.cache else default_cache()
     torch.manual_seed(cfg.seed)
     torch.use_deterministic_algorithms(True)
     all_caps = [c for e in entries(cache) for c in e["captions"]]
+    if world > 1 and not lead:
+        dist.barrier()  # rank 0 builds the token cache (if missing) alone
     table = TokenTable(all_caps, cache)
+    if world > 1 and lead:
+        dist.barrier()
     data, stats = load(cache, "train", table, cfg)
     val, _ = load(cache, "val", table, cfg, stats)
-    model = ARMotionMDN(stats.mean, stats.std, hidden=cfg.hidden, layers=cfg.layers)
+    model = ARMotionMDN(stats.mean, stats.std, hidden=cfg.hidden, layers=cfg.layers).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
     step, log = 0, []
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        state = torch.load(ckpt, map_location=dev, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step, log = int(state["step"]), list(state["log"])
-        print(f"resumed {ckpt} at step {step}", file=sys.stderr)
+        if lead:
+            print(f"resumed {ckpt} at step {step}", file=sys.stderr)
     elif ckpt.exists():
         raise SystemExit(f"{ckpt} exists; pass --resume to continue it or choose another --out")
-    prior = (torch.tensor(stats.prior_mean), torch.tensor(stats.prior_std),
-             torch.tensor(np.radians(canonical.MAX_ROTATION_DEG), dtype=torch.float32))
-    print(f"train: {len(data.vectors)} clips ({sum(len(v) for v in data.vectors) / config.FPS / 60:.1f} min), "
-          f"val: {len(val.vectors)} clips; {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
-          f"{cfg.steps} steps", file=sys.stderr)
+    prior = (torch.tensor(stats.prior_mean, device=dev), torch.tensor(stats.prior_std, device=dev),
+             torch.tensor(np.radians(canonical.MAX_ROTATION_DEG), dtype=torch.float32, device=dev))
+    if lead:
+        print(f"train: {len(data.vectors)} clips ({sum(len(v) for v in data.vectors) / config.FPS / 60:.1f} min), "
+              f"val: {len(val.vectors)} clips; {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
+              f"{cfg.steps} steps" + (f"; {world} processes ({dev.type}), {cfg.batch // world} windows each"
+                                      if world > 1 else ""), file=sys.stderr)
+    step_loss = StepLoss(model, cfg, prior)
+    if world > 1:
+        step_loss = DistributedDataParallel(step_loss, device_ids=[dev.index] if dev.type == "cuda" else None)
+    share = cfg.batch // world
+    rows = slice(rank * share, (rank + 1) * share)
+    shard = (rows.start, rows.stop, cfg.batch) if world > 1 else None
 
     def save() -> None:
         meta = {"config": dataclasses.asdict(cfg)}
         _atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                       "step": step, "log": log, "meta": meta, "stats": stats_state(stats)}, ckpt)
         plot_curves(log, out / "loss.png")
-        (out / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+        write_atomic(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
 
     end = min(cfg.steps, stop_at) if stop_at else cfg.steps
     t0, s0 = time.monotonic(), step
     while step < end:
         rng = np.random.default_rng([cfg.seed, step])
-        gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
-        y, c, tok, lens, skel, pair = sample_batch(data, stats, table, cfg, rng)
+        gen = torch.Generator(device=dev).manual_seed(int(rng.integers(2 ** 62)))
+        y, c, tok, lens, skel, pair = sample_batch(data, stats, table, cfg, rng)  # the global batch
         noise = torch.tensor(rng.standard_normal((y.shape[0], y.shape[1] - 1, y.shape[2])) * cfg.input_noise,
                              dtype=torch.float32)
-        cond = model.condition(tok, lens, skel)
+        batch = [t[rows].to(dev) for t in (y, c, tok, lens, skel, pair, noise)] if world > 1 else \
+            [t.to(dev) for t in (y, c, tok, lens, skel, pair, noise)]
         sb = self_block_at(cfg, step)
-        log_pi, mu, sigma, cl = run_window(model, y, cond, cfg, sb, noise, gen)
-        nll = mixture_nll(log_pi, mu, sigma, y[:, 1:])
-        bce = torch.nn.functional.binary_cross_entropy_with_logits(cl, c[:, 1:])
-        loss = nll + cfg.contact_weight * bce
-        rec = {"step": step + 1, "nll": float(nll.detach()), "contact_bce": float(bce.detach()), "self_block": sb}
-        if cfg.cultural:
-            cul, parts = cultural_loss(model, log_pi, mu, pair, prior)
-            loss = loss + cfg.cul_weight * cul
-            rec.update(parts)
+        loss, parts = step_loss(*batch[:6], batch[6], sb, gen, shard)
+        if world > 1:  # the global batch's figures: the mean of the ranks' equal shares
+            vals = torch.tensor(list(parts.values()), dtype=torch.float64, device=dev)
+            dist.all_reduce(vals)
+            parts = dict(zip(parts, (vals / world).tolist(), strict=True))
+        rec = {"step": step + 1, "nll": parts.pop("nll"), "contact_bce": parts.pop("contact_bce"), "self_block": sb}
+        rec.update(parts)
         opt.zero_grad()
         loss.backward()
         rec["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
         opt.step()
         sched.step()
         step += 1
-        if step % cfg.val_every == 0 or step == cfg.steps:
+        if lead and (step % cfg.val_every == 0 or step == cfg.steps):
             rec.update(evaluate_nll(model, val, stats, table, cfg))
             el = time.monotonic() - t0
             rec["elapsed_s"] = round(el, 1)
@@ -377,15 +478,19 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: int | None = None, pr
             extra = f" val_nll {rec['val_nll']:.3f}" if "val_nll" in rec else ""
             print(f"step {step}/{cfg.steps} nll {rec['nll']:.3f} bce {rec['contact_bce']:.3f} self {sb}{extra} "
                   f"| {el / 60:.1f} min elapsed, ETA {eta / 60:.1f} min", file=sys.stderr, flush=True)
-        if step % cfg.checkpoint_every == 0 or step == end:
+        if lead and (step % cfg.checkpoint_every == 0 or step == end):
             save()
+    if world > 1:
+        dist.barrier()  # every rank returns once the last checkpoint is written
+        dist.destroy_process_group()
     return ckpt
 
 
 @torch.no_grad()
 def evaluate_nll(model, val: Data, stats: Stats, table: TokenTable, cfg: TrainConfig) -> dict:
     rng = np.random.default_rng(12345)  # the same validation windows every time
-    y, c, tok, lens, skel, _ = sample_batch(val, stats, table, cfg, rng, batch=64)
+    dev = model.mean.device
+    y, c, tok, lens, skel, _ = (t.to(dev) for t in sample_batch(val, stats, table, cfg, rng, batch=64))
     log_pi, mu, sigma, cl, _ = model(y[:, :-1], model.condition(tok, lens, skel))
     return {"val_nll": float(mixture_nll(log_pi, mu, sigma, y[:, 1:])),
             "val_contact_bce": float(torch.nn.functional.binary_cross_entropy_with_logits(cl, c[:, 1:]))}
@@ -403,7 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; --resume continues")
     p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; per process under torchrun)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: under torchrun one GPU per process (nccl) when CUDA is available, else CPU "
+                        "(gloo); a plain process stays on the CPU unless --device cuda")
     a = p.parse_args(argv)
     cfg = TrainConfig(cache=a.cache, out=a.out, **PRESETS[a.preset])
     for k in ("steps", "batch", "seed", "checkpoint_every"):
@@ -412,8 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.no_cultural:
         cfg = dataclasses.replace(cfg, cultural=False)
     torch.set_num_threads(a.threads)
-    ckpt = train(cfg, resume=a.resume, stop_at=a.stop_at)
-    print(f"checkpoint: {ckpt}")
+    ckpt = train(cfg, resume=a.resume, stop_at=a.stop_at, device=a.device)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"checkpoint: {ckpt}")
     return 0
 
 
