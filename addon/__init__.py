@@ -3,10 +3,12 @@
 Works as a legacy add-on (``bl_info``, Blender 3.4+) and as a 4.2+ extension
 (``blender_manifest.toml`` written by build_addon.py).
 
-Use: View3D > Sidebar (N) > Heritage Motion. Add Dancer (or select your own humanoid armature:
-Rigify, Mixamo, BVH-imported, Bandai-Namco or CMU skeletons), type a prompt, pick a rule pack,
-Generate: a new action keyed at 25 fps, undoable with Ctrl+Z; the Audit panel shows which rules
-fired. Render writes an H.264 MP4. Headless: ``blender -b [scene.blend] -P batch.py -- --prompts
+Use: View3D > Sidebar (N) > Heritage Motion. Add Dancer (MakeHuman's CC0 body, shaped from the panel,
+in a costume; or select your own humanoid armature: Rigify, Mixamo, BVH-imported, Bandai-Namco or CMU
+skeletons), type a prompt, set seed and temperature, pick a rule pack, Generate: a new action keyed at
+25 fps by the autoregressive motion model, undoable with Ctrl+Z; the Audit panel shows which rules fired.
+Dress Dancer puts crest patterns retrieved for the prompt on the costume (Kamon, CC BY-SA 4.0). Render
+writes an H.264 MP4. Headless: ``blender -b [scene.blend] -P batch.py -- --prompts
 prompts.jsonl --out DIR``, or on 4.2+ ``blender -b --command heritage_motion --prompts ...``.
 """
 
