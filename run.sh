@@ -46,6 +46,6 @@ setup_types() {
 case "${1:-}" in
   main) shift; setup; exec "$VENV/bin/python" -m addon.batch "$@" ;;
   test) shift; setup; setup_types; exec "$VENV/bin/python" -m pytest "$@" ;;
-  types) shift; setup; setup_types; exec "$TYPES/bin/mypy" -p motion_core "$@" ;;
+  types) shift; setup; setup_types; "$TYPES/bin/mypy" -p motion_core "$@" && exec "$TYPES/bin/mypy" addon/*.py "$@" ;;
   *) echo "usage: ./run.sh main [--prompt TEXT --rules PACK --seconds N --out DIR | --prompts FILE.jsonl | --bvh FILE] | ./run.sh test [pytest args] | ./run.sh types" >&2; exit 2 ;;
 esac

@@ -46,7 +46,8 @@ def register() -> None:
     for cls in _classes():
         bpy.utils.register_class(cls)
         _registered.append(cls)
-    bpy.types.Scene.heritage_motion = bpy.props.PointerProperty(type=properties.HM_Settings)
+    # a dynamic RNA property on Scene; the 3.4 stub types PointerProperty as returning None
+    bpy.types.Scene.heritage_motion = bpy.props.PointerProperty(type=properties.HM_Settings)  # type: ignore[attr-defined,func-returns-value]
     if hasattr(bpy.utils, "register_cli_command"):  # 4.2+: blender -b --command heritage_motion ...
         _cli = bpy.utils.register_cli_command("heritage_motion", _cli_handler)
 
@@ -57,9 +58,9 @@ def unregister() -> None:
 
     from . import operators
     if _cli is not None:
-        bpy.utils.unregister_cli_command(_cli)
+        bpy.utils.unregister_cli_command(_cli)  # type: ignore[attr-defined]  # 4.2+ (set only where register_cli_command exists)
         _cli = None
-    del bpy.types.Scene.heritage_motion
+    del bpy.types.Scene.heritage_motion  # type: ignore[attr-defined]  # the dynamic RNA property added in register()
     while _registered:
         bpy.utils.unregister_class(_registered.pop())
     operators.MODELS.clear()  # drop loaded weights

@@ -12,12 +12,12 @@ import numpy as np
 
 def _fcurve(action: bpy.types.Action, obj: bpy.types.Object, path: str, index: int, group: str):
     if hasattr(action, "fcurve_ensure_for_datablock"):  # 4.4+: layers, strips, slots
-        params = bpy.types.Action.bl_rna.functions["fcurve_ensure_for_datablock"].parameters
+        params = bpy.types.Action.bl_rna.functions["fcurve_ensure_for_datablock"].parameters  # type: ignore[attr-defined]  # bl_rna is a Struct at runtime; the stub says BlenderRNA
         if "group_name" in params:  # 5.0+
             return action.fcurve_ensure_for_datablock(obj, path, index=index, group_name=group)
         fc = action.fcurve_ensure_for_datablock(obj, path, index=index)  # 4.4, 4.5
         if fc.group is None or fc.group.name != group:
-            bag = action.layers[0].strips[0].channelbag(obj.animation_data.action_slot)
+            bag = action.layers[0].strips[0].channelbag(obj.animation_data.action_slot)  # type: ignore[attr-defined,union-attr]  # 4.4+ API, absent from the 3.4 stub
             fc.group = bag.groups.get(group) or bag.groups.new(group)
         return fc
     fc = action.fcurves.find(path, index=index)
@@ -48,7 +48,9 @@ def key_new_action(obj: bpy.types.Object, name: str, bone_names: list[str], quat
     ad.action = action
     frames = np.arange(quats.shape[0], dtype=np.float32) * time_scale + frame_start
     for j, bone in enumerate(bone_names):
-        pb = obj.pose.bones[bone]
+        pose = obj.pose
+        assert pose is not None  # obj is an armature
+        pb = pose.bones[bone]
         pb.rotation_mode = "QUATERNION"
         base = f'pose.bones["{bpy.utils.escape_identifier(bone)}"]'
         for i in range(4):

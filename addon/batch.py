@@ -54,7 +54,7 @@ from .motion_core.cli import seed_arg  # noqa: E402
 from .motion_core.files import LockHeld  # noqa: E402
 from .motion_core.models.generate import ModelError, check_seed, request_seconds  # noqa: E402
 from .motion_core.patterns import symbols  # noqa: E402
-from .motion_core.patterns.costume import PatternBankError  # noqa: E402
+from .motion_core.patterns.costume import SHIPPED_BANK, PatternBankError  # noqa: E402
 from .motion_core.pipeline import (  # noqa: E402
     ApplyRules,
     GenerateMotion,
@@ -235,13 +235,17 @@ def warn(message: str) -> None:
 
 
 def _scene_armature(name: str | None):
-    arms = [o for o in bpy.context.scene.objects if o.type == "ARMATURE"]
+    scene = bpy.context.scene
+    assert scene is not None  # Blender always has a current scene (also in background mode)
+    arms = [o for o in scene.objects if o.type == "ARMATURE"]
     if name:
         obj = bpy.data.objects.get(name)
         if obj is None or obj.type != "ARMATURE":
             raise ItemError(f"--armature {name!r}: no armature of that name in {bpy.data.filepath or 'the scene'}")
         return obj
-    active = bpy.context.view_layer.objects.active
+    view_layer = bpy.context.view_layer
+    assert view_layer is not None  # Blender always has one (also in background mode)
+    active = view_layer.objects.active
     if active is not None and active.type == "ARMATURE":
         return active
     return arms[0] if len(arms) == 1 else None
@@ -279,7 +283,9 @@ def _prepare_scene(args, rig_choice: str | None, blend: str, item: dict | None =
     else:
         # read_factory_settings would also reset preferences and disable this add-on
         bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    coll = bpy.context.scene.collection
+    scene = bpy.context.scene
+    assert scene is not None  # Blender always has a current scene (also in background mode)
+    coll = scene.collection
     if rig_choice is None and blend:
         obj = _scene_armature(args.armature)
         if obj is None:
@@ -362,6 +368,7 @@ def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs
     t0 = time.perf_counter()
     obj, rig = _prepare_scene(args, item.get("rig", args.rig), blend, item)
     scene = bpy.context.scene
+    assert scene is not None  # Blender always has a current scene (also in background mode)
     frames = int(round(seconds * config.FPS))
     if bvh_mode:
         src_rig, src_clip = retarget.load_rig(item["bvh"])
@@ -384,7 +391,7 @@ def _make(item: dict, args, models: stages.Models, blend: str, job: Job, outputs
     action_name = f"HM {name}" if bvh_mode else stages.action_name(item["prompt"])
     dress: list = []
     if not args.no_patterns:
-        bank_path = args.pattern_bank or stages.plan.SHIPPED_BANK
+        bank_path = args.pattern_bank or SHIPPED_BANK
         dress = [stages.DressCostume(obj, models.encoder(), models.bank(bank_path), Path(bank_path), args.pattern_query,
                                      required=False)]
         if not args.no_symbols and symbols.WEIGHTS.exists():  # seed 002 eq. 9: eps(t) keyed on the bodice

@@ -14,6 +14,7 @@ the .blend), mapped through UVs and repeated every ``tile_m`` metres:
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import bpy
 import numpy as np
@@ -28,9 +29,11 @@ USER_UV_REPEATS = 4.0
 
 def ensure_uv(obj: bpy.types.Object, tile_of_face: np.ndarray | None = None) -> str:
     """The UV map to use: the mesh's active one, or a new box-projected "HM Pattern UV"."""
-    me = obj.data
+    me = cast(bpy.types.Mesh, obj.data)  # Object.data is typed as the union of every data kind
     if len(me.uv_layers):
-        return me.uv_layers.active.name
+        active = me.uv_layers.active
+        assert active is not None  # a mesh with UV layers has an active one
+        return active.name
     n_loops, n_polys = len(me.loops), len(me.polygons)
     co = np.empty(len(me.vertices) * 3, np.float32)
     me.vertices.foreach_get("co", co)
@@ -66,12 +69,12 @@ def pattern_image(choice: PartChoice, name: str) -> bpy.types.Image:
         if w == 0 or h == 0:
             raise ValueError(f"{choice.texture}: unreadable image")
         px = np.empty(w * h * 4, np.float32)
-        src.pixels.foreach_get(px)
+        src.pixels.foreach_get(px)  # type: ignore[attr-defined]  # a bpy_prop_array at runtime; the stub says float
     finally:
         bpy.data.images.remove(src)
     rgba = recolour(ink_share(px.reshape(h, w, 4)), choice.ground, choice.ink)
     img = bpy.data.images.new(name, w, h, alpha=False)
-    img.pixels.foreach_set(rgba.ravel())
+    img.pixels.foreach_set(rgba.ravel())  # type: ignore[attr-defined]  # (as above)
     img.update()
     try:
         img.pack()
@@ -90,14 +93,15 @@ def pattern_material(choice: PartChoice, label: str, mapped: bool) -> bpy.types.
     if bpy.app.version < (5, 0, 0):
         mat.use_nodes = True
     nt = mat.node_tree
+    assert nt is not None  # use_nodes (always on from 5.0) gives the material a node tree
     bsdf = nt.nodes.get("Principled BSDF")
     tex = nt.nodes.new("ShaderNodeTexImage")
-    tex.image = img
-    tex.extension = "REPEAT"
+    tex.image = img  # type: ignore[attr-defined]  # nodes.new returns the base Node; this one is an image node
+    tex.extension = "REPEAT"  # type: ignore[attr-defined]  # (as above)
     coord = nt.nodes.new("ShaderNodeTexCoord")
     if mapped:
         mapping = nt.nodes.new("ShaderNodeMapping")
-        mapping.inputs["Scale"].default_value = (USER_UV_REPEATS, USER_UV_REPEATS, 1.0)
+        mapping.inputs["Scale"].default_value = (USER_UV_REPEATS, USER_UV_REPEATS, 1.0)  # type: ignore[attr-defined]  # default_value is on the typed socket subclasses
         nt.links.new(coord.outputs["UV"], mapping.inputs["Vector"])
         nt.links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
     else:
@@ -112,11 +116,12 @@ def pattern_material(choice: PartChoice, label: str, mapped: bool) -> bpy.types.
 def dress_mesh(obj: bpy.types.Object, plan: CostumePlan, slots: dict[str, int]) -> list[dict]:
     """Put the plan's parts on ``obj``'s material slots (``slots``: part -> slot index). Returns the
     audit entries, each with the new material's name and the material it replaced."""
-    had_uv = len(obj.data.uv_layers) > 0
+    me = cast(bpy.types.Mesh, obj.data)  # Object.data is typed as the union of every data kind
+    had_uv = len(me.uv_layers) > 0
     if not had_uv:
-        tiles = np.full(len(obj.data.polygons), 0.15, np.float32)
-        mi = np.empty(len(obj.data.polygons), np.int32)
-        obj.data.polygons.foreach_get("material_index", mi)
+        tiles = np.full(len(me.polygons), 0.15, np.float32)
+        mi = np.empty(len(me.polygons), np.int32)
+        me.polygons.foreach_get("material_index", mi)
         for choice in plan.parts:
             if choice.part in slots:
                 tiles[mi == slots[choice.part]] = choice.tile_m
@@ -142,7 +147,7 @@ def dress_mesh(obj: bpy.types.Object, plan: CostumePlan, slots: dict[str, int]) 
 
 def costume_slots(obj: bpy.types.Object, parts: tuple[str, ...] | list[str]) -> dict[str, int]:
     """Slots of ``obj`` whose material (or a material it replaced) is named like a costume part."""
-    out = {}
+    out: dict[str, int] = {}
     for i, slot in enumerate(obj.material_slots):
         name = slot.material.name if slot.material else ""
         for part in parts:

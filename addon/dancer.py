@@ -15,6 +15,7 @@ stand-in instead (the same shaped rig with a capsule mannequin, no costume) for 
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import bpy
 import numpy as np
@@ -39,14 +40,16 @@ def build_armature(body: makehuman.Body, name: str, collection: bpy.types.Collec
     data = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, data)
     collection.objects.link(obj)
-    prev_active = bpy.context.view_layer.objects.active
-    bpy.context.view_layer.objects.active = obj
+    view_layer = bpy.context.view_layer
+    assert view_layer is not None  # Blender always has one (also in background mode)
+    prev_active = view_layer.objects.active
+    view_layer.objects.active = obj
     bpy.ops.object.mode_set(mode="EDIT")
     try:
-        ebones = []
+        ebones: list[bpy.types.EditBone] = []
         for k, bname in enumerate(body.bones):
             eb = data.edit_bones.new(bname)
-            eb.head, eb.tail = Vector(body.heads[k]), Vector(body.tails[k])
+            eb.head, eb.tail = Vector(body.heads[k]), Vector(body.tails[k])  # type: ignore[assignment]  # the stub's Vector is no Iterable[float]
             eb.roll = float(body.rolls[k])
             if body.parents[k] >= 0:
                 eb.parent = ebones[body.parents[k]]
@@ -54,8 +57,10 @@ def build_armature(body: makehuman.Body, name: str, collection: bpy.types.Collec
             ebones.append(eb)
     finally:
         bpy.ops.object.mode_set(mode="OBJECT")
-        bpy.context.view_layer.objects.active = prev_active
-    for pb in obj.pose.bones:
+        view_layer.objects.active = prev_active
+    pose = obj.pose
+    assert pose is not None  # an armature object has a pose
+    for pb in pose.bones:
         pb.rotation_mode = "QUATERNION"
     return obj
 
@@ -86,7 +91,7 @@ def build_mesh(body: makehuman.Body, garments: list[makehuman.Garment], arm: bpy
     v, f, uv, w, m = (np.concatenate(x) for x in (verts, quads, uvs, weights, mats))
 
     mesh = bpy.data.meshes.new(arm.name + " body")
-    mesh.from_pydata(v.tolist(), [], f.tolist())
+    mesh.from_pydata(v.tolist(), [], f.tolist())  # type: ignore[call-arg]  # shade_flat is optional (4.1+); the stub requires it
     mesh.polygons.foreach_set("material_index", m.tolist())
     mesh.polygons.foreach_set("use_smooth", [True] * len(f))
     layer = mesh.uv_layers.new(name="UVMap")
@@ -103,7 +108,7 @@ def build_mesh(body: makehuman.Body, garments: list[makehuman.Garment], arm: bpy
         for level in np.unique(col[col > 0]):
             vg.add(np.nonzero(col == level)[0].tolist(), float(level) / WEIGHT_STEPS, "REPLACE")
     obj.parent = arm
-    mod = obj.modifiers.new("Armature", "ARMATURE")
+    mod = cast(bpy.types.ArmatureModifier, obj.modifiers.new("Armature", "ARMATURE"))
     mod.object = arm
     obj["heritage_motion_parts"] = json.dumps({g.part: int(len(g.faces)) for g in garments})
     return obj
@@ -147,10 +152,11 @@ def skin_material(name: str = "HM Skin") -> bpy.types.Material:
     spec = json.loads((makehuman.ASSETS / "enhanced_skin.json").read_text(encoding="utf-8"))
     group = next(iter(spec["groups"].values()))
     nt = mat.node_tree
+    assert nt is not None  # _material made it with nodes
     for n in list(nt.nodes):
-        if n.type != "OUTPUT_MATERIAL":
+        if n.type != "OUTPUT_MATERIAL":  # type: ignore[comparison-overlap]  # the 3.4 stub types Node.type as "CUSTOM" only
             nt.nodes.remove(n)
-    out = next(n for n in nt.nodes if n.type == "OUTPUT_MATERIAL")
+    out = next(n for n in nt.nodes if n.type == "OUTPUT_MATERIAL")  # type: ignore[comparison-overlap]  # (as above)
     defaults = {k: v["value"] for k, v in group["inputs"].items() if not isinstance(v.get("value"), str)}
     defaults["Roughness"] = 0.45
     skin_rgb = (*COLOURS[name], 1.0)
@@ -166,7 +172,7 @@ def skin_material(name: str = "HM Skin") -> bpy.types.Material:
         else:
             continue
         if node.bl_idname == "ShaderNodeMix":
-            node.data_type = "RGBA"
+            node.data_type = "RGBA"  # type: ignore[attr-defined]  # a ShaderNodeMix; nodes.new returns the base Node
         if "operation" in n and hasattr(node, "operation"):
             node.operation = n["operation"]
         if n.get("stops") and hasattr(node, "color_ramp"):
@@ -198,7 +204,7 @@ def skin_material(name: str = "HM Skin") -> bpy.types.Material:
             _set(target, skin_rgb)
     bsdf = next((n for n in nodes.values() if n.bl_idname == "ShaderNodeBsdfPrincipled"), None)
     if bsdf is not None and not bsdf.inputs["Base Color"].is_linked:
-        bsdf.inputs["Base Color"].default_value = skin_rgb
+        bsdf.inputs["Base Color"].default_value = skin_rgb  # type: ignore[attr-defined]  # default_value is on the typed socket subclasses
     return mat
 
 

@@ -204,7 +204,7 @@ def _polyline_coords(points: np.ndarray, path: np.ndarray, ref: np.ndarray):
     return a, theta, r
 
 
-def tube_uv(points: np.ndarray, faces: np.ndarray, path: np.ndarray, ref: np.ndarray,
+def tube_uv(points: np.ndarray, faces: np.ndarray, path: np.ndarray | list[np.ndarray], ref: np.ndarray,
             bins: tuple[int, int] = (32, 72)) -> np.ndarray:
     """Per-corner UVs (F, K, 2) of a tube-like surface around the polyline ``path``: u is the arc
     length around (from the seam at angle pi from ``ref``), v the slant length along, both measured

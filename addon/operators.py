@@ -44,6 +44,10 @@ def _free_path(folder: Path, stem: str, suffix: str) -> Path:
     return path
 
 
+# Type check: RNA properties are annotations (`x: bpy.props.FloatProperty(...)`) that Blender reads at
+# registration; mypy sees a call in an annotation, hence `# type: ignore[valid-type]` on those lines.
+# `cls.poll_message_set(...)` in poll: a classmethod in Blender, an instance method in the 3.4 stub, hence
+# `# type: ignore[call-arg,arg-type]` on those lines.
 class HM_OT_generate(bpy.types.Operator):
     """Generate a dance from the prompt onto the active armature, as a new action"""
 
@@ -51,17 +55,17 @@ class HM_OT_generate(bpy.types.Operator):
     bl_label = "Generate Dance"
     bl_options = {"REGISTER", "UNDO"}
 
-    prompt: bpy.props.StringProperty(name="Prompt")
-    seconds: bpy.props.FloatProperty(name="Duration", min=config.MIN_SECONDS, max=config.MAX_SECONDS, default=10.0)
-    seed: bpy.props.IntProperty(name="Seed", min=0)
-    temperature: bpy.props.FloatProperty(
+    prompt: bpy.props.StringProperty(name="Prompt")  # type: ignore[valid-type]
+    seconds: bpy.props.FloatProperty(name="Duration", min=config.MIN_SECONDS, max=config.MAX_SECONDS, default=10.0)  # type: ignore[valid-type]
+    seed: bpy.props.IntProperty(name="Seed", min=0)  # type: ignore[valid-type]
+    temperature: bpy.props.FloatProperty(  # type: ignore[valid-type]
         name="Temperature", default=0.6, min=0.0, max=config.MAX_TEMPERATURE,
         description="Sampling temperature of the motion model: 0 gives its means (calm), higher is livelier and noisier")
-    mode: bpy.props.EnumProperty(name="Mode", items=[("canonical", "Canonical", ""), ("diverse", "Diverse", "")])
-    rules: bpy.props.StringProperty(name="Rules", description="Built-in pack name, 'FILE', or 'PREFERENCE'")
-    rules_file: bpy.props.StringProperty(name="Rule pack file", subtype="FILE_PATH")
-    use_nla: bpy.props.BoolProperty(name="Put on NLA strip")
-    scene_fps: bpy.props.EnumProperty(name="Scene frame rate", default="SET", items=[
+    mode: bpy.props.EnumProperty(name="Mode", items=[("canonical", "Canonical", ""), ("diverse", "Diverse", "")])  # type: ignore[valid-type]
+    rules: bpy.props.StringProperty(name="Rules", description="Built-in pack name, 'FILE', or 'PREFERENCE'")  # type: ignore[valid-type]
+    rules_file: bpy.props.StringProperty(name="Rule pack file", subtype="FILE_PATH")  # type: ignore[valid-type]
+    use_nla: bpy.props.BoolProperty(name="Put on NLA strip")  # type: ignore[valid-type]
+    scene_fps: bpy.props.EnumProperty(name="Scene frame rate", default="SET", items=[  # type: ignore[valid-type]
         ("SET", "Set the scene to 25 fps", "Change the scene's frame rate to 25 fps, the dance's rate"),
         ("KEEP", "Keep the scene's rate", "Keep the scene's frame rate and space the keys to keep the speed")])
 
@@ -69,13 +73,13 @@ class HM_OT_generate(bpy.types.Operator):
     def poll(cls, context):
         obj = context.active_object
         if obj is None:
-            cls.poll_message_set("Select an armature first (or add one with Add Dancer)")
+            cls.poll_message_set("Select an armature first (or add one with Add Dancer)")  # type: ignore[call-arg,arg-type]
             return False
         if obj.type != "ARMATURE":
-            cls.poll_message_set(f"The active object '{obj.name}' is not an armature")
+            cls.poll_message_set(f"The active object '{obj.name}' is not an armature")  # type: ignore[call-arg,arg-type]
             return False
         if context.mode != "OBJECT" and context.mode != "POSE":
-            cls.poll_message_set("Switch to Object or Pose mode")
+            cls.poll_message_set("Switch to Object or Pose mode")  # type: ignore[call-arg,arg-type]
             return False
         return True
 
@@ -94,8 +98,10 @@ class HM_OT_generate(bpy.types.Operator):
 
     def draw(self, context):
         r = context.scene.render
-        self.layout.label(text=f"The scene runs at {r.fps / r.fps_base:g} fps; the dance is made at {config.FPS:g} fps.")
-        self.layout.prop(self, "scene_fps", expand=True)
+        layout = self.layout
+        assert layout is not None  # set by Blender while the dialog draws
+        layout.label(text=f"The scene runs at {r.fps / r.fps_base:g} fps; the dance is made at {config.FPS:g} fps.")
+        layout.prop(self, "scene_fps", expand=True)
 
     def execute(self, context):
         self._fill_from_panel(context)
@@ -146,17 +152,17 @@ class HM_OT_add_dancer(bpy.types.Operator):
     bl_label = "Add Dancer"
     bl_options = {"REGISTER", "UNDO"}
 
-    body: bpy.props.FloatProperty(name="Fem. - Masc.", min=0.0, max=1.0)
-    age: bpy.props.FloatProperty(name="Age", min=AGE_YEARS[0], max=AGE_YEARS[1], default=25.0)
-    height: bpy.props.FloatProperty(name="Height", min=0.0, max=1.0, default=0.5)
-    weight: bpy.props.FloatProperty(name="Weight", min=0.0, max=1.0, default=0.5)
-    muscle: bpy.props.FloatProperty(name="Muscle", min=0.0, max=1.0, default=0.5)
-    standin: bpy.props.BoolProperty(name="Lightweight stand-in")
+    body: bpy.props.FloatProperty(name="Fem. - Masc.", min=0.0, max=1.0)  # type: ignore[valid-type]
+    age: bpy.props.FloatProperty(name="Age", min=AGE_YEARS[0], max=AGE_YEARS[1], default=25.0)  # type: ignore[valid-type]
+    height: bpy.props.FloatProperty(name="Height", min=0.0, max=1.0, default=0.5)  # type: ignore[valid-type]
+    weight: bpy.props.FloatProperty(name="Weight", min=0.0, max=1.0, default=0.5)  # type: ignore[valid-type]
+    muscle: bpy.props.FloatProperty(name="Muscle", min=0.0, max=1.0, default=0.5)  # type: ignore[valid-type]
+    standin: bpy.props.BoolProperty(name="Lightweight stand-in")  # type: ignore[valid-type]
 
     @classmethod
     def poll(cls, context):
         if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object mode to add a dancer")
+            cls.poll_message_set("Switch to Object mode to add a dancer")  # type: ignore[call-arg,arg-type]
             return False
         return True
 
@@ -187,17 +193,17 @@ class HM_OT_render(bpy.types.Operator):
     bl_idname = "heritage_motion.render"
     bl_label = "Render Dance Video"
 
-    filepath: bpy.props.StringProperty(name="Output", subtype="FILE_PATH",
+    filepath: bpy.props.StringProperty(name="Output", subtype="FILE_PATH",  # type: ignore[valid-type]
                                        description="MP4 to write (empty: a new file in the output folder)")
 
     @classmethod
     def poll(cls, context):
         obj = context.active_object
         if obj is None or obj.type != "ARMATURE":
-            cls.poll_message_set("Select the dancer's armature")
+            cls.poll_message_set("Select the dancer's armature")  # type: ignore[call-arg,arg-type]
             return False
         if obj.animation_data is None or (obj.animation_data.action is None and not obj.animation_data.nla_tracks):
-            cls.poll_message_set(f"'{obj.name}' has no animation: generate a dance first")
+            cls.poll_message_set(f"'{obj.name}' has no animation: generate a dance first")  # type: ignore[call-arg,arg-type]
             return False
         return True
 
@@ -235,7 +241,7 @@ class HM_OT_save_audit(bpy.types.Operator):
         obj = context.active_object
         ad = obj.animation_data if obj is not None else None
         if ad is None or ad.action is None or stages.AUDIT_KEY not in ad.action:
-            cls.poll_message_set("The active object's action was not generated by Heritage Motion")
+            cls.poll_message_set("The active object's action was not generated by Heritage Motion")  # type: ignore[call-arg,arg-type]
             return False
         return True
 

@@ -38,12 +38,13 @@ class _Base:
     bl_category = "Heritage Motion"
 
 
-class HM_PT_main(_Base, bpy.types.Panel):
+class HM_PT_main(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
     bl_label = "Heritage Motion"
 
     def draw(self, context):
         s = context.scene.heritage_motion
         layout = self.layout
+        assert layout is not None  # set by Blender while a panel draws
         obj = context.active_object
         row = layout.row()
         if obj is not None and obj.type == "ARMATURE":
@@ -74,19 +75,21 @@ class HM_PT_main(_Base, bpy.types.Panel):
         layout.operator("heritage_motion.generate", icon="PLAY")
 
 
-class HM_PT_audit(_Base, bpy.types.Panel):
+class HM_PT_audit(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
     bl_label = "Audit"
     bl_parent_id = "HM_PT_main"
 
     def draw(self, context):
+        layout = self.layout
+        assert layout is not None  # set by Blender while a panel draws
         audit = audit_of(context.active_object)
         if audit is None:
-            self.layout.label(text="No generated action on the active object")
+            layout.label(text="No generated action on the active object")
             return
-        col = self.layout.column(align=True)
+        col = layout.column(align=True)
         for icon, line in audit_summary(audit):
-            col.label(text=line, icon=icon)
-        self.layout.operator("heritage_motion.save_audit", icon="TEXT")
+            col.label(text=line, icon=icon)  # type: ignore[arg-type]  # icon names from audit_summary (str, not the Literal)
+        layout.operator("heritage_motion.save_audit", icon="TEXT")
 
 
 def costume_summary(record: dict) -> list[tuple[str, str]]:
@@ -107,7 +110,7 @@ def costume_summary(record: dict) -> list[tuple[str, str]]:
     return lines
 
 
-class HM_PT_patterns(_Base, bpy.types.Panel):
+class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
     bl_label = "Patterns"
     bl_parent_id = "HM_PT_main"
 
@@ -116,6 +119,7 @@ class HM_PT_patterns(_Base, bpy.types.Panel):
 
         s = context.scene.heritage_motion
         layout = self.layout
+        assert layout is not None  # set by Blender while a panel draws
         layout.prop(s, "pattern_query", text="", icon="VIEWZOOM")
         row = layout.row(align=True)
         row.operator("heritage_motion.dress_dancer", icon="MATERIAL").slots = "COSTUME"
@@ -126,7 +130,7 @@ class HM_PT_patterns(_Base, bpy.types.Panel):
         if record is not None:
             col = layout.column(align=True)
             for icon, line in costume_summary(record):
-                col.label(text=line, icon=icon)
+                col.label(text=line, icon=icon)  # type: ignore[arg-type]  # icon names from costume_summary (str)
             col.label(text="Captions illustrative", icon="ERROR")
         box = layout.box()
         box.label(text="Library", icon="ASSET_MANAGER")
@@ -137,13 +141,14 @@ class HM_PT_patterns(_Base, bpy.types.Panel):
         row.operator("heritage_motion.preview_pattern_bank", icon="IMAGE_DATA", text="Preview")
 
 
-class HM_PT_render(_Base, bpy.types.Panel):
+class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
     bl_label = "Render"
     bl_parent_id = "HM_PT_main"
 
     def draw(self, context):
         s = context.scene.heritage_motion
         layout = self.layout
+        assert layout is not None  # set by Blender while a panel draws
         layout.prop(s, "engine", expand=True)
         row = layout.row(align=True)
         row.prop(s, "resolution_x")

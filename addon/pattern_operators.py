@@ -42,12 +42,16 @@ def blender_reader(path: Path) -> np.ndarray:
         if w == 0 or h == 0:
             raise ValueError("Blender cannot read it")
         px = np.empty(w * h * 4, np.float32)
-        img.pixels.foreach_get(px)
+        img.pixels.foreach_get(px)  # type: ignore[attr-defined]  # a bpy_prop_array at runtime; the stub says float
     finally:
         bpy.data.images.remove(img)
     return px.reshape(h, w, 4)[::-1]
 
 
+# Type check: RNA properties are annotations (`x: bpy.props.FloatProperty(...)`) that Blender reads at
+# registration; mypy sees a call in an annotation, hence `# type: ignore[valid-type]` on those lines.
+# `cls.poll_message_set(...)` in poll: a classmethod in Blender, an instance method in the 3.4 stub, hence
+# `# type: ignore[call-arg,arg-type]` on those lines.
 class HM_OT_dress_dancer(bpy.types.Operator):
     """Retrieve patterns for the prompt (or pattern query) and put them on the costume as new materials"""
 
@@ -55,7 +59,7 @@ class HM_OT_dress_dancer(bpy.types.Operator):
     bl_label = "Dress Dancer"
     bl_options = {"REGISTER", "UNDO"}
 
-    slots: bpy.props.EnumProperty(name="Slots", default="COSTUME", items=[
+    slots: bpy.props.EnumProperty(name="Slots", default="COSTUME", items=[  # type: ignore[valid-type]
         ("COSTUME", "Costume parts", "The dancer's slots named HM Bodice, HM Skirt, HM Sleeves, HM Headdress"),
         ("ACTIVE", "Active slot", "The active mesh's active material slot"),
         ("ALL", "All slots", "Every material slot of the active mesh")])
@@ -64,10 +68,10 @@ class HM_OT_dress_dancer(bpy.types.Operator):
     def poll(cls, context):
         obj = context.active_object
         if obj is None or obj.type not in ("ARMATURE", "MESH"):
-            cls.poll_message_set("Select the dancer (its armature) or a mesh")
+            cls.poll_message_set("Select the dancer (its armature) or a mesh")  # type: ignore[call-arg,arg-type]
             return False
         if context.mode != "OBJECT" and context.mode != "POSE":
-            cls.poll_message_set("Switch to Object mode")
+            cls.poll_message_set("Switch to Object mode")  # type: ignore[call-arg,arg-type]
             return False
         return True
 
@@ -153,7 +157,7 @@ def preview_image(bank_path: Path, tile: int = 64, cols: int = 16) -> bpy.types.
     img = bpy.data.images.get(PREVIEW) or bpy.data.images.new(PREVIEW, cols * tile, rows * tile, alpha=False)
     if tuple(img.size) != (cols * tile, rows * tile):
         img.scale(cols * tile, rows * tile)
-    img.pixels.foreach_set(grid[::-1].ravel())  # Blender's rows start at the bottom
+    img.pixels.foreach_set(grid[::-1].ravel())  # type: ignore[attr-defined]  # rows start at the bottom; pixels: see above
     img.update()
     return img
 

@@ -12,16 +12,18 @@ from .motion_core.rules import pack as rule_pack
 PACK_ITEMS = [(name, name, title) for name, title in rule_pack.builtin_titles().items()]
 
 
+# Type check: RNA properties are annotations (`x: bpy.props.FloatProperty(...)`) that Blender reads at
+# registration; mypy sees a call in an annotation, hence `# type: ignore[valid-type]` on those lines.
 class HM_AddonPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    model_path: bpy.props.StringProperty(
+    model_path: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Motion model", subtype="FILE_PATH", default="",
         description="A motion model .npz to use instead of the shipped one (leave empty for the shipped model)")
-    default_rules: bpy.props.EnumProperty(
+    default_rules: bpy.props.EnumProperty(  # type: ignore[valid-type]
         name="Default rule pack", items=PACK_ITEMS, default=rule_pack.DEFAULT_PACK,
         description="Rule pack used when the panel says 'Add-on default'")
-    output_dir: bpy.props.StringProperty(
+    output_dir: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Output folder", subtype="DIR_PATH", default="",
         description="Where videos, BVH files and audit records go (empty: a folder in Blender's user directory)")
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import bpy
 import numpy as np
@@ -31,15 +32,18 @@ def setup_scene(scene: bpy.types.Scene, frames: int, fps: int = 25, resolution=(
     scene.frame_end = frames
     scene.render.resolution_x, scene.render.resolution_y = resolution
     scene.render.resolution_percentage = 100
-    scene.render.engine = _engine_id(engine)
+    scene.render.engine = _engine_id(engine)  # type: ignore[assignment]  # ids differ by version (BLENDER_EEVEE_NEXT)
     if engine == "WORKBENCH":
-        shading = scene.display.shading
+        display = scene.display
+        assert display is not None  # every scene has display settings
+        shading = display.shading
+        assert shading is not None  # (and they have shading)
         shading.light = "STUDIO"
         shading.color_type = "TEXTURE"  # image textures (the costume patterns); plain materials keep their colour
         shading.show_shadows = True
         shading.show_cavity = True  # ambient-occlusion-like cavity shading
     elif engine == "CYCLES":
-        scene.cycles.samples = 16
+        scene.cycles.samples = 16  # type: ignore[union-attr]  # scene.cycles is registered by the Cycles add-on
     if scene.world is None:
         scene.world = bpy.data.worlds.new("World")
     scene.world.color = (0.05, 0.05, 0.07)
@@ -51,7 +55,7 @@ def add_stage(scene: bpy.types.Scene, collection: bpy.types.Collection, track: n
     Returns the camera."""
     mesh = bpy.data.meshes.new("HM_floor")
     s = 20.0
-    mesh.from_pydata([(-s, -s, 0), (s, -s, 0), (s, s, 0), (-s, s, 0)], [], [(0, 1, 2, 3)])
+    mesh.from_pydata([(-s, -s, 0), (s, -s, 0), (s, s, 0), (-s, s, 0)], [], [(0, 1, 2, 3)])  # type: ignore[call-arg]  # shade_flat: 4.1+, optional
     floor = bpy.data.objects.new("HM_floor", mesh)
     mat = bpy.data.materials.new("HM_floor")
     mat.diffuse_color = (0.35, 0.33, 0.30, 1.0)
@@ -94,6 +98,7 @@ def render_mp4(scene: bpy.types.Scene, out_path: Path) -> Path:
             img.media_type = "VIDEO"
         img.file_format = "FFMPEG"
         ff = scene.render.ffmpeg
+        assert ff is not None  # render settings always carry FFmpeg settings
         ff.format = "MPEG4"
         ff.codec = "H264"
         ff.constant_rate_factor = "MEDIUM"
@@ -127,7 +132,7 @@ def render_still(scene: bpy.types.Scene, frame: int, out_path: Path) -> Path:
             bpy.ops.render.render(write_still=True, scene=scene.name)
     finally:
         if saved[0] is not None:
-            img.media_type = saved[0]
+            img.media_type = saved[0]  # type: ignore[attr-defined]  # 5.0+ (saved[0] is set only where it exists)
         img.file_format = saved[1]
         scene.render.filepath = saved[2]
     return out_path
@@ -146,18 +151,18 @@ def apply_look(scene: bpy.types.Scene, engine: str) -> list[str]:
     if engine in ("EEVEE", "CYCLES"):
         scene.render.use_motion_blur = True
         if hasattr(scene, "eevee") and hasattr(scene.eevee, "use_motion_blur"):  # EEVEE before 4.2
-            scene.eevee.use_motion_blur = True
+            scene.eevee.use_motion_blur = True  # type: ignore[union-attr]  # guarded by hasattr above
         done.append("motion blur")
     if engine == "EEVEE" and hasattr(scene.eevee, "use_gtao"):
-        scene.eevee.use_gtao = True  # 4.2+ EEVEE always computes horizon-scan occlusion
+        scene.eevee.use_gtao = True  # type: ignore[union-attr]  # guarded; 4.2+ EEVEE always computes horizon-scan occlusion
         done.append("ambient occlusion")
     elif engine == "EEVEE":
         done.append("ambient occlusion (built into EEVEE 4.2+)")
     elif engine == "CYCLES":
-        scene.cycles.samples = 16
+        scene.cycles.samples = 16  # type: ignore[union-attr]  # scene.cycles is registered by the Cycles add-on
         if not _has_oidn():
-            scene.cycles.use_denoising = False  # e.g. Debian's 3.4.1: rendering would fail outright
-            scene.cycles.use_preview_denoising = False
+            scene.cycles.use_denoising = False  # type: ignore[union-attr]  # e.g. Debian's 3.4.1: rendering would fail outright
+            scene.cycles.use_preview_denoising = False  # type: ignore[union-attr]  # scene.cycles is registered by the Cycles add-on
         done.append("ambient occlusion (path traced)")
     else:
         done.append("cavity shading (Workbench's occlusion)")
@@ -178,14 +183,14 @@ def _has_oidn() -> bool:
 def _colour_balance(scene: bpy.types.Scene) -> bool:
     """A Color Balance node between the render and the output (5.0: a compositing node group)."""
     if hasattr(scene, "compositing_node_group"):  # 5.0
-        tree = bpy.data.node_groups.new("HM colour calibration", "CompositorNodeTree")
+        tree = bpy.data.node_groups.new("HM colour calibration", "CompositorNodeTree")  # type: ignore[arg-type]  # 5.0 API; stub is 3.4
         scene.compositing_node_group = tree
         src = tree.nodes.new("CompositorNodeRLayers")
         out = tree.nodes.new("NodeGroupOutput")
-        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")  # type: ignore[attr-defined]  # 4.0+ API; stub is 3.4
     else:
         scene.use_nodes = True
-        tree = scene.node_tree
+        tree = scene.node_tree  # type: ignore[assignment]  # set once use_nodes is on (before 5.0)
         tree.nodes.clear()
         src = tree.nodes.new("CompositorNodeRLayers")
         out = tree.nodes.new("CompositorNodeComposite")
@@ -196,7 +201,7 @@ def _colour_balance(scene: bpy.types.Scene) -> bool:
         else:  # 5.0 moved them to inputs
             sock = next((s for s in bal.inputs if s.name.lower() == key and s.type == "RGBA"), None)
             if sock is not None:
-                sock.default_value = (*value, 1.0)
+                sock.default_value = (*value, 1.0)  # type: ignore[attr-defined]  # on the typed socket subclasses
     tree.links.new(src.outputs["Image"], bal.inputs["Image"])
     tree.links.new(bal.outputs["Image"], out.inputs[0])
     return True
@@ -208,7 +213,9 @@ def pelvis_track(scene: bpy.types.Scene, arm: bpy.types.Object, bone: str) -> np
     current = scene.frame_current
     for f in range(scene.frame_start, scene.frame_end + 1):
         scene.frame_set(f)
-        out.append(np.array(arm.matrix_world @ arm.pose.bones[bone].head))
+        pose = arm.pose
+        assert pose is not None  # arm is an armature
+        out.append(np.array(arm.matrix_world @ pose.bones[bone].head))  # type: ignore[operator]  # a mathutils.Matrix at runtime
     scene.frame_set(current)
     return np.array(out)
 
@@ -223,9 +230,9 @@ def render_shot(scene: bpy.types.Scene, arm: bpy.types.Object, pelvis_bone: str,
     scene.frame_start, scene.frame_end = start, start + frames - 1
     added_stage = False
     if scene.camera is None:
-        height = max(1.2, float(arm.dimensions.z))
+        height = max(1.2, float(arm.dimensions.z))  # type: ignore[attr-defined]  # a mathutils.Vector at runtime
         add_stage(scene, scene.collection, pelvis_track(scene, arm, pelvis_bone), height)
-        cam = scene.camera
+        cam = cast(bpy.types.Object, scene.camera)  # add_stage set it (mypy keeps the "is None" narrowing)
         if start != 1 and cam.animation_data and cam.animation_data.action:  # keys were placed from frame 1
             for fc in _fcurves(cam.animation_data.action):
                 for kp in fc.keyframe_points:
@@ -258,7 +265,7 @@ def render_contact_sheet(scene: bpy.types.Scene, out_path: Path, cells: int = 8,
             try:
                 w, h = img.size
                 px = np.empty(w * h * 4, dtype=np.float32)
-                img.pixels.foreach_get(px)
+                img.pixels.foreach_get(px)  # type: ignore[attr-defined]  # a bpy_prop_array at runtime; the stub says float
                 tiles.append(px.reshape(h, w, 4))
             finally:
                 bpy.data.images.remove(img)
@@ -269,7 +276,7 @@ def render_contact_sheet(scene: bpy.types.Scene, out_path: Path, cells: int = 8,
         sheet[(rows - 1 - r) * h:(rows - r) * h, c * w:(c + 1) * w] = t
     img = bpy.data.images.new("HM contact sheet", columns * w, rows * h, alpha=True)
     try:
-        img.pixels.foreach_set(sheet.ravel())
+        img.pixels.foreach_set(sheet.ravel())  # type: ignore[attr-defined]  # (as above)
         with atomic_path(out_path) as tmp_png:
             img.filepath_raw = str(tmp_png)
             img.file_format = "PNG"

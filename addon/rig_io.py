@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import bpy
 import numpy as np
 from mathutils import Vector
@@ -15,15 +17,15 @@ def rig_from_armature(obj: bpy.types.Object, override: dict | None = None) -> re
 
     Raises NotHumanoidError (naming the missing canonical joints) for a non-humanoid armature.
     """
-    bones = list(obj.data.bones)
+    bones = list(cast(bpy.types.Armature, obj.data).bones)  # Object.data: the union of every data kind
     order = _parents_first(bones)
     names = [bones[i].name for i in order]
     index = {n: k for k, n in enumerate(names)}
-    parents = [index[bones[i].parent.name] if bones[i].parent else -1 for i in order]
+    parents = [index[bones[i].parent.name] if bones[i].parent else -1 for i in order]  # type: ignore[union-attr]  # guarded by `if bones[i].parent`
     mats = np.array([[list(row) for row in bones[i].matrix_local] for i in order])
     lengths = np.array([bones[i].length for i in order])
     sk = armature_pose.skeleton_from_bones(names, parents, mats, lengths)
-    scale = float(np.mean(list(obj.matrix_world.to_scale())))
+    scale = float(np.mean(list(obj.matrix_world.to_scale())))  # type: ignore[union-attr]  # a mathutils.Matrix at runtime
     return retarget.make_rig(sk, obj.name, axes.AxisConvention("Z", scale), override)
 
 
@@ -61,11 +63,13 @@ def armature_from_rig(rig: retarget.Rig, name: str, collection: bpy.types.Collec
     data = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, data)
     collection.objects.link(obj)
-    prev_active = bpy.context.view_layer.objects.active
-    bpy.context.view_layer.objects.active = obj
+    view_layer = bpy.context.view_layer
+    assert view_layer is not None  # Blender always has one (also in background mode)
+    prev_active = view_layer.objects.active
+    view_layer.objects.active = obj
     bpy.ops.object.mode_set(mode="EDIT")
     try:
-        ebones = []
+        ebones: list[bpy.types.EditBone] = []
         for j in range(sk.num_joints):
             eb = data.edit_bones.new(sk.names[j])
             kids = sk.children(j)
@@ -78,15 +82,17 @@ def armature_from_rig(rig: retarget.Rig, name: str, collection: bpy.types.Collec
             length = np.linalg.norm(vec)
             if length < 0.02:  # zero-length joints (e.g. CMU LowerBack) still need a bone
                 vec = np.array([0.0, 0.0, 0.03]) if length < 1e-9 else vec / length * 0.03
-            eb.head = Vector(heads[j])
-            eb.tail = Vector(heads[j] + vec)
+            eb.head = Vector(heads[j])  # type: ignore[assignment]  # the stub's Vector is no Iterable[float]
+            eb.tail = Vector(heads[j] + vec)  # type: ignore[assignment]  # (as above)
             if sk.parents[j] >= 0:
                 eb.parent = ebones[sk.parents[j]]
             ebones.append(eb)
     finally:
         bpy.ops.object.mode_set(mode="OBJECT")
-        bpy.context.view_layer.objects.active = prev_active
-    for pb in obj.pose.bones:
+        view_layer.objects.active = prev_active
+    pose = obj.pose
+    assert pose is not None  # an armature object has a pose
+    for pb in pose.bones:
         pb.rotation_mode = "QUATERNION"
     return obj
 
@@ -102,9 +108,11 @@ _RADII = {
 
 def add_body_mesh(arm: bpy.types.Object, rig: retarget.Rig, collection: bpy.types.Collection) -> bpy.types.Object:
     """A mannequin: one tapered capsule per mapped bone, skinned 1:1 to it (armature modifier)."""
-    verts, faces, groups = [], [], []
+    verts: list = []
+    faces: list = []
+    groups: list = []
     canon_of = {v: k for k, v in rig.bone_map.mapping.items()}
-    for bone in arm.data.bones:
+    for bone in cast(bpy.types.Armature, arm.data).bones:  # Object.data: the union of every data kind
         c = canon_of.get(bone.name)
         if c is None:
             # Unmapped links of the spine (Rigify spine.002, CMU Neck1) take their mapped parent's
@@ -124,7 +132,7 @@ def add_body_mesh(arm: bpy.types.Object, rig: retarget.Rig, collection: bpy.type
         verts.extend(v)
         faces.extend(f)
     mesh = bpy.data.meshes.new(arm.name + "_body")
-    mesh.from_pydata([tuple(v) for v in verts], [], faces)
+    mesh.from_pydata([tuple(v) for v in verts], [], faces)  # type: ignore[call-arg]  # shade_flat is optional (4.1+); the stub requires it
     for poly in mesh.polygons:
         poly.use_smooth = True
     obj = bpy.data.objects.new(arm.name + "_body", mesh)
@@ -132,7 +140,7 @@ def add_body_mesh(arm: bpy.types.Object, rig: retarget.Rig, collection: bpy.type
     for name, idx in groups:
         obj.vertex_groups.new(name=name).add(list(idx), 1.0, "REPLACE")
     obj.parent = arm
-    mod = obj.modifiers.new("Armature", "ARMATURE")
+    mod = cast(bpy.types.ArmatureModifier, obj.modifiers.new("Armature", "ARMATURE"))
     mod.object = arm
     mat = bpy.data.materials.new(arm.name + "_skin")
     mat.diffuse_color = (0.75, 0.55, 0.35, 1.0)

@@ -23,6 +23,7 @@ from .motion_core.models.generate import MotionGenerator
 from .motion_core.models.registry import load_model
 from .motion_core.patterns import costume as plan
 from .motion_core.patterns.bank import PatternBank
+from .motion_core.patterns.colour import DRESSED_PARTS
 from .motion_core.pipeline import Job
 from .motion_core.rigs import armature_pose, bonemap, retarget
 from .motion_core.rules import pack as rule_pack
@@ -129,6 +130,7 @@ class KeyAction:
     def __call__(self, job: Job) -> None:
         assert job.motion is not None
         scene = bpy.context.scene
+        assert scene is not None  # Blender always has a current scene (also in background mode)
         retimed = 1.0
         if self.set_scene_fps:
             scene.render.fps, scene.render.fps_base = int(config.FPS), 1.0
@@ -145,10 +147,12 @@ class KeyAction:
                                      "scene_fps": scene.render.fps / scene.render.fps_base})
             action[AUDIT_KEY] = json.dumps(job.audit.to_json())
         if self.use_nla:
-            track = self.obj.animation_data.nla_tracks.new()
+            ad = self.obj.animation_data
+            assert ad is not None  # apply_motion assigned the new action through it
+            track = ad.nla_tracks.new()
             track.name = action.name
             track.strips.new(action.name, self.frame_start, action)
-            self.obj.animation_data.action = previous  # the new dance lives on its strip; the old action stays active
+            ad.action = previous  # the new dance lives on its strip; the old action stays active
         last = self.frame_start + int(round((job.motion.num_frames - 1) * retimed))
         if scene.frame_end < last:
             scene.frame_end = last
@@ -180,7 +184,7 @@ class DressCostume:
         emb = self.encoder.encode([query])[0]
         record, parts = None, []
         for mesh in costume.dancer_meshes(self.obj):
-            slots = self.slots if self.slots is not None else costume.costume_slots(mesh, plan.DRESSED_PARTS)
+            slots = self.slots if self.slots is not None else costume.costume_slots(mesh, DRESSED_PARTS)
             if not slots:
                 continue
             p = plan.plan_costume(query, emb, self.bank, job.pack, self.bank_path, list(slots),
@@ -188,7 +192,7 @@ class DressCostume:
             parts += costume.dress_mesh(mesh, p, slots)
             record = p.to_audit()
         if record is None:
-            names = ", ".join(plan.DRESSED_PARTS)
+            names = ", ".join(DRESSED_PARTS)
             reason = f"'{self.obj.name}' has no costume slots to dress (materials named {names})"
             if self.required:
                 raise ValueError(reason + "; select a mesh and its material slots instead")
@@ -218,6 +222,7 @@ class RenderVideo:
 
     def __call__(self, job: Job) -> None:
         scene = bpy.context.scene
+        assert scene is not None  # Blender always has a current scene (also in background mode)
         if self.frames is not None:
             scene.frame_end = scene.frame_start + self.frames - 1
         job.extra["render"] = render_shot(scene, self.obj, self.pelvis_bone, self.path, self.engine, self.resolution)
@@ -233,7 +238,9 @@ class RenderContactSheet:
     name: str = "contact sheet"
 
     def __call__(self, job: Job) -> None:
-        job.extra["sheet_frames"] = render_contact_sheet(bpy.context.scene, self.path, self.cells)
+        scene = bpy.context.scene
+        assert scene is not None  # Blender always has a current scene (also in background mode)
+        job.extra["sheet_frames"] = render_contact_sheet(scene, self.path, self.cells)
         job.files["sheet"] = self.path
 
 
@@ -246,6 +253,7 @@ class RenderPoster:
 
     def __call__(self, job: Job) -> None:
         scene = bpy.context.scene
+        assert scene is not None  # Blender always has a current scene (also in background mode)
         render_still(scene, (scene.frame_start + scene.frame_end) // 2, self.path)
         job.files["png"] = self.path
 
@@ -253,7 +261,7 @@ class RenderPoster:
 def audit_of(obj: bpy.types.Object | None) -> AuditRecord | None:
     """The audit record stored on the active action of ``obj``, if Heritage Motion made it."""
     ad = obj.animation_data if obj is not None else None
-    if ad is None or ad.action is None or AUDIT_KEY not in ad.action:
+    if ad is None or ad.action is None or AUDIT_KEY not in ad.action:  # type: ignore[operator]  # ID custom properties support `in`
         return None
     try:
         return AuditRecord.from_json(json.loads(ad.action[AUDIT_KEY]))

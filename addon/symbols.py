@@ -13,6 +13,7 @@ EEVEE and Cycles show the keyed change; Workbench's texture mode shows the base 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -35,6 +36,7 @@ def _socket(sockets, identifier: str):
 def key_epsilon(mat: bpy.types.Material, eps: np.ndarray, frame_start: int, time_scale: float = 1.0) -> int:
     """Key the Mix node's factor to eps(t) (constant interpolation, only where it changes). Returns keys."""
     nt = mat.node_tree
+    assert nt is not None  # add_symbol put the Mix node in this material's node tree
     node = nt.nodes[MIX_NODE]
     sock = _socket(node.inputs, "Factor_Float")
     path = f'nodes["{MIX_NODE}"].inputs[{list(node.inputs).index(sock)}].default_value'
@@ -59,21 +61,22 @@ def key_epsilon(mat: bpy.types.Material, eps: np.ndarray, frame_start: int, time
 def add_symbol(mat: bpy.types.Material, symbol_img: bpy.types.Image) -> None:
     """Insert eq. 9's ``+ eps(t) M_symbol`` between the base texture and the shader."""
     nt = mat.node_tree
-    base = next(n for n in nt.nodes if n.type == "TEX_IMAGE")
+    assert nt is not None  # a dressed pattern material (costume.pattern_material) has a node tree
+    base = next(n for n in nt.nodes if n.type == "TEX_IMAGE")  # type: ignore[comparison-overlap]  # the 3.4 stub types Node.type as "CUSTOM" only
     bsdf = nt.nodes.get("Principled BSDF")
     sym = nt.nodes.new("ShaderNodeTexImage")
     sym.name = "HM Symbol texture"
-    sym.image = symbol_img
-    sym.extension = "REPEAT"  # over the whole part, half a repeat off the base pattern
+    sym.image = symbol_img  # type: ignore[attr-defined]  # nodes.new returns the base Node; this is an image node
+    sym.extension = "REPEAT"  # type: ignore[attr-defined]  # over the whole part, half a repeat off the base pattern
     coord = nt.nodes.new("ShaderNodeTexCoord")
     mapping = nt.nodes.new("ShaderNodeMapping")
-    mapping.inputs["Location"].default_value = (0.5, 0.5, 0.0)
+    mapping.inputs["Location"].default_value = (0.5, 0.5, 0.0)  # type: ignore[attr-defined]  # default_value is on the typed socket subclasses
     nt.links.new(coord.outputs["UV"], mapping.inputs["Vector"])
     nt.links.new(mapping.outputs["Vector"], sym.inputs["Vector"])
     mix = nt.nodes.new("ShaderNodeMix")
     mix.name = MIX_NODE
-    mix.data_type = "RGBA"
-    mix.blend_type = "ADD"
+    mix.data_type = "RGBA"  # type: ignore[attr-defined]  # a ShaderNodeMix (not in the 3.4 stub as returned by nodes.new)
+    mix.blend_type = "ADD"  # type: ignore[attr-defined]  # (as above)
     _socket(mix.inputs, "Factor_Float").default_value = 0.0
     nt.links.new(base.outputs["Color"], _socket(mix.inputs, "A_Color"))
     nt.links.new(sym.outputs["Color"], _socket(mix.inputs, "B_Color"))
@@ -87,7 +90,7 @@ class BindSymbols:
     job.extra["symbols"] and the audit's costume section get the schedule."""
 
     bank: PatternBank
-    bank_path: object
+    bank_path: Path
     model: symbols.MotionSemantic
     frame_start: int = 1
     name: str = "symbols"
