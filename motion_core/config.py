@@ -111,3 +111,23 @@ BVH_MAX_DEPTH: int = 512
 PACK_MAX_BYTES: int = 16 * 1024 * 1024
 PACK_MAX_DEPTH: int = 32
 PACK_MAX_INT_DIGITS: int = 20
+
+# --- Pattern restoration GAN (seed 001 section 3.3; issue #13) -------------------------------
+#: Weight of the adversarial loss (eq. 8, non-saturating form for G). Source: seed 001 section 4,
+#: "lambda_adv = 1.0".
+RESTORE_ADV_WEIGHT: float = 1.0
+#: Weight of the L1 reconstruction loss (images in [-1, 1]). Product choice: the seed has no
+#: reconstruction term (it generates from noise); 100 as in pix2pix (Isola et al. 2017).
+RESTORE_L1_WEIGHT: float = 100.0
+#: Weight of the (1 - SSIM) loss. Product choice: SSIM is the seed's restoration metric; 10 makes it
+#: about as large as the L1 term at the start of training.
+RESTORE_SSIM_WEIGHT: float = 10.0
+#: Adam learning rate and betas for G and D. Source: seed 001 section 4 ("learning rate = 0.0002,
+#: beta1 = 0.5, beta2 = 0.999").
+RESTORE_LR: float = 2e-4
+RESTORE_BETAS: tuple[float, float] = (0.5, 0.999)
+#: LeakyReLU slope. Source: seed 001 eq. 11 ("alpha 0.2").
+RESTORE_LEAKY_SLOPE: float = 0.2
+#: Share of training views whose damage mask is given to the generator (the rest see "unknown").
+#: Product choice: one half each, so the one network serves both.
+RESTORE_MASK_GIVEN_SHARE: float = 0.5

@@ -212,3 +212,31 @@ def random_params(rng: np.random.Generator) -> DamageParams:
     return DamageParams(occlusion=float(rng.uniform(0, 0.8)), abrasion=float(rng.uniform(0, 0.5)),
                         fade_dose=float(rng.uniform(0, 1.5)), yellowing=float(rng.uniform(0, 1)),
                         holes=int(rng.integers(0, 6)), mould=float(rng.uniform(0, 0.6)))
+
+
+#: A pixel counts as damaged (for :func:`damage_with_mask`) when the local kinds of wear (mould, holes,
+#: the curled edge and abrasion) moved it by more than this in some channel, on the [0, 1] scale,
+#: relative to the faded image. Product choice: 0.08 is about 20 levels of 255, above JPEG noise and
+#: the paper's grain, below the faintest stain the simulator draws at moderate strength.
+MASK_THRESHOLD = 0.08
+
+
+def damage_with_mask(img: np.ndarray, seed: int | np.random.Generator, params: DamageParams | None = None,
+                     threshold: float = MASK_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`damage` and where it struck: returns ``(damaged (H, W, 3) float32, mask (H, W) bool)``.
+
+    ``damaged`` is exactly what :func:`damage` returns for the same ``img``, ``seed`` and ``params``
+    (the same random draws in the same order). ``mask`` marks the pixels that mould, insect holes, the
+    curled edge or abrasion changed by more than ``threshold``; fading and yellowing act on the whole
+    sheet and are not in it (they are recoverable from the pixel itself, the rest is not)."""
+    p = params or DamageParams()
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    x = np.asarray(img, np.float32)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) RGB image, got {x.shape}")
+    faded = fade(x, rng, p.fade_dose, p.yellowing)
+    x = mould(faded, rng, p.mould)
+    x = insect_holes(x, rng, p.holes)
+    x = occlude(x, rng, p.occlusion, p.abrasion).astype(np.float32)
+    mask = np.abs(x - faded).max(axis=2) > threshold
+    return x, mask

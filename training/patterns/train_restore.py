@@ -1,0 +1,269 @@
+"""Train the restoration GAN (seed 001 section 3.3, issue #13), resumable, on one CPU thread.
+
+    python -m training.patterns.train_restore --out runs/restore            # the shipped run
+    python -m training.patterns.export_restore --run runs/restore          # -> motion_core/weights/patterns/restore.npz
+
+Data: the kamon set's Ansei Bukan prints only (``kamon/edo`` train split and ``kamon/edo-undescribed``,
+CC BY-SA 4.0, the only images the shipped weights may learn from); the Wikimedia kamon images (several
+licences) and batik/decor (no licence) are never trained on, only evaluated. Images are loaded at
+256 px (training/patterns/data.py ``load_image``); the split is data.py's, by source before any
+damage, so no damaged view of a test image is trained on. 24 ``edo-undescribed`` images are held out
+of training as a validation set for the SSIM curve.
+
+Each step draws a batch of source images, damages each at 256 px with a random strength
+(motion_core.patterns.damage: ``random_params`` + ``damage_with_mask``), flips/rotates it, and cuts
+one CROP x CROP crop; the mask is given to the generator for RESTORE_MASK_GIVEN_SHARE of the views.
+The step's random numbers come from ``default_rng([seed, step])``, so a resumed run draws the same
+batches as an uninterrupted one. One D step (eq. 8) then one G step (non-saturating eq. 8 + L1 +
+(1 - SSIM)) per batch; Adam as in the seed.
+
+Writes OUT/ckpt.pt (every 100 steps and at the end, atomically; found again on restart: the run
+resumes), OUT/log.jsonl (one line per 25 steps), OUT/losses.png, OUT/train_log.json at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from motion_core import config
+from motion_core.files import save_atomic, write_json_atomic
+from motion_core.patterns.damage import DamageParams, damage_with_mask, random_params
+from training.patterns import data as pdata
+from training.patterns.restore_model import Discriminator, Generator, make_input, ssim
+
+SIZE = 256  # px: the side images are loaded and damaged at (the data set's own size)
+CROP = 128  # px: training crop
+BATCH = 4
+VAL_N = 24
+EDO_LICENCE = "CC BY-SA 4.0 (Kamon data set, Sakana AI; Ansei Bukan, CODH)"
+DATA_NOTE = ("Kamon data set (Sakana AI): Ansei Bukan Edo-period woodblock prints (CODH), kamon/edo train split "
+             "and kamon/edo-undescribed; CC BY-SA 4.0")
+
+
+def source_images(dataset: str, split: str, sources: tuple[str, ...] | None = None,
+                  size: int = SIZE) -> tuple[np.ndarray, list[str], list[str]]:
+    """(images (N, size, size, 3) uint8, paths relative to the data folder, licences) of one data set's
+    split, by data.py's split (``sources``: kamon image sources to keep, e.g. ("edo", "edo-undescribed")).
+    Cached in out/restore/. Raises FileNotFoundError naming the data folder when it is missing."""
+    if not pdata.DATA.exists():
+        raise FileNotFoundError(f"{pdata.DATA} not found (the shared data set beside the checkout)")
+    entries = [e for e in pdata._entries() if e["dataset"] == dataset and e["split"] == split
+               and (sources is None or e["meta"]["source"] in sources)]
+    paths = [e["path"] for e in entries]
+    cache = pdata.REPO / "out" / "restore" / f"{dataset}_{split}_{'-'.join(sources or ('all',))}_{size}.npz"
+    if cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        if list(z["paths"]) == paths:
+            return z["images"], paths, [e["meta"]["licence"] for e in entries]
+    images = np.stack([pdata.load_image(pdata.DATA / p, size) for p in paths])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    save_atomic(cache, lambda p: np.savez(p, images=images, paths=np.array(paths)))
+    return images, paths, [e["meta"]["licence"] for e in entries]
+
+
+def training_images() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(train images, validation images, train paths): CC BY-SA Edo prints of the train split."""
+    imgs, paths, _ = source_images("kamon", "train", ("edo", "edo-undescribed"))
+    val = [i for i, p in enumerate(paths) if "edo-undescribed" in p][:VAL_N]
+    keep = np.setdiff1d(np.arange(len(paths)), val)
+    return imgs[keep], imgs[val], [paths[i] for i in keep]
+
+
+def make_batch(images: np.ndarray, rng: np.random.Generator, batch: int = BATCH, crop: int = CROP,
+               mask_share: float = config.RESTORE_MASK_GIVEN_SHARE):
+    """One batch: (damaged (B, 3, c, c), mask (B, 1, c, c), given (B,) bool, clean (B, 3, c, c)), [0, 1]."""
+    dmg, msk, cln = [], [], []
+    for _ in range(batch):
+        img = images[rng.integers(len(images))].astype(np.float32) / 255.0
+        k = int(rng.integers(4))
+        img = np.rot90(img, k)
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+        img = np.ascontiguousarray(img)
+        d, m = damage_with_mask(img, rng, random_params(rng))
+        y, x = rng.integers(0, img.shape[0] - crop + 1), rng.integers(0, img.shape[1] - crop + 1)
+        sl = (slice(y, y + crop), slice(x, x + crop))
+        dmg.append(d[sl])
+        msk.append(m[sl])
+        cln.append(img[sl])
+    t = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float()  # noqa: E731
+    given = torch.from_numpy(rng.random(batch) < mask_share)
+    return t(dmg), torch.from_numpy(np.stack(msk))[:, None].float(), given, t(cln)
+
+
+def validation_set(val: np.ndarray, seed: int = 12345) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fixed damaged validation views at full size: (damaged, mask, clean), (N, C, 256, 256)."""
+    rng = np.random.default_rng(seed)
+    d, m = zip(*(damage_with_mask(v.astype(np.float32) / 255, rng, DamageParams()) for v in val), strict=True)
+    t = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float()  # noqa: E731
+    return t(d), torch.from_numpy(np.stack(m))[:, None].float(), t(val.astype(np.float32) / 255)
+
+
+@torch.no_grad()
+def validate(g: Generator, val: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> dict[str, float]:
+    g.eval()
+    d, m, c = val
+    out = {"damaged": float(ssim(d, c))}
+    for name, inp in (("mask", make_input(d, m)), ("nomask", make_input(d, None))):
+        out[name] = float(ssim((g(inp) + 1) / 2, c))
+    g.train()
+    return out
+
+
+def plot(history: list[dict], vals: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    s = [h["step"] for h in history]
+    ax[0].plot(s, [h["d"] for h in history], label="D (eq. 8, BCE)")
+    ax[0].plot(s, [h["adv"] for h in history], label="G adversarial")
+    ax[0].set_title("adversarial losses")
+    ax[1].plot(s, [h["l1"] for h in history], label="L1 ([-1, 1])")
+    ax[1].plot(s, [1 - h["ssim"] for h in history], label="1 - SSIM")
+    ax[1].set_title("reconstruction (training crops)")
+    if vals:
+        vs = [v["step"] for v in vals]
+        for k in ("damaged", "mask", "nomask"):
+            ax[2].plot(vs, [v[k] for v in vals], marker="o", label={"damaged": "damaged input", "mask": "G, mask given",
+                                                                    "nomask": "G, no mask"}[k])
+    ax[2].set_title(f"validation SSIM ({VAL_N} held-out Edo prints, 256 px)")
+    for a in ax:
+        a.set_xlabel("step")
+        a.legend(fontsize=8)
+    fig.tight_layout()
+    save_atomic(path, lambda p: fig.savefig(p, dpi=80, format="png"))
+    plt.close(fig)
+
+
+def train(out: Path, steps: int, seed: int = 0, batch: int = BATCH, crop: int = CROP, resume: bool = True,
+          log_every: int = 25, ckpt_every: int = 100, val_every: int = 250,
+          time_limit_s: float | None = None) -> Path:
+    """Train (or resume) the restoration GAN for ``steps`` steps; returns OUT/ckpt.pt. One thread.
+    ``time_limit_s``: stop (checkpointed, resumable) after this many seconds of this session even if
+    ``steps`` is not reached; train_log.json records the steps done."""
+    torch.set_num_threads(1)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    g, d = Generator(), Discriminator()
+    og = torch.optim.Adam(g.parameters(), config.RESTORE_LR, betas=config.RESTORE_BETAS)
+    od = torch.optim.Adam(d.parameters(), config.RESTORE_LR, betas=config.RESTORE_BETAS)
+    ckpt = out / "ckpt.pt"
+    step, history, vals = 0, [], []
+    if resume and ckpt.exists():
+        st = torch.load(ckpt, weights_only=False)
+        if st["seed"] != seed or st["batch"] != batch or st["crop"] != crop:
+            raise SystemExit(f"{ckpt} was trained with seed {st['seed']}, batch {st['batch']}, crop {st['crop']}: "
+                             "use another --out or --fresh")
+        g.load_state_dict(st["g"])
+        d.load_state_dict(st["d"])
+        og.load_state_dict(st["og"])
+        od.load_state_dict(st["od"])
+        step, history, vals = st["step"], st["history"], st["vals"]
+        torch.set_rng_state(st["torch_rng"])
+        print(f"resumed from {ckpt} at step {step}", flush=True)
+    if step == 0 and (out / "log.jsonl").exists():
+        (out / "log.jsonl").unlink()
+    train_imgs, val_imgs, _ = training_images()
+    val = validation_set(val_imgs)
+    print(f"training on {len(train_imgs)} Edo prints (CC BY-SA 4.0), {VAL_N} held out for validation; "
+          f"{steps} steps of {batch} crops of {crop} px, seed {seed}", flush=True)
+
+    def save() -> None:
+        st = {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(), "od": od.state_dict(), "step": step,
+              "history": history, "vals": vals, "seed": seed, "batch": batch, "crop": crop,
+              "torch_rng": torch.get_rng_state()}
+        save_atomic(ckpt, lambda p: torch.save(st, p))
+        plot(history, vals, out / "losses.png")
+
+    t0, s0 = time.time(), step
+    acc: dict[str, float] = {}
+    while step < steps:
+        rng = np.random.default_rng([seed, step])
+        dmg, msk, given, clean = make_batch(train_imgs, rng, batch, crop)
+        inp = make_input(dmg, msk, given)
+        real = clean * 2 - 1
+        fake = g(inp)
+        # D: maximise eq. 8, log D(x_real) + log(1 - D(G(.))), as a BCE to minimise
+        lr_, lf_ = d(inp, real), d(inp, fake.detach())
+        loss_d = (F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_))
+                  + F.binary_cross_entropy_with_logits(lf_, torch.zeros_like(lf_)))
+        od.zero_grad()
+        loss_d.backward()
+        od.step()
+        # G: the non-saturating form of eq. 8, -log D(G(.)), plus reconstruction
+        lg_ = d(inp, fake)
+        adv = F.binary_cross_entropy_with_logits(lg_, torch.ones_like(lg_))
+        l1 = (fake - real).abs().mean()
+        s = ssim((fake + 1) / 2, clean)
+        loss_g = config.RESTORE_ADV_WEIGHT * adv + config.RESTORE_L1_WEIGHT * l1 + config.RESTORE_SSIM_WEIGHT * (1 - s)
+        og.zero_grad()
+        loss_g.backward()
+        og.step()
+        step += 1
+        for k, v in (("d", loss_d), ("adv", adv), ("l1", l1), ("ssim", s)):
+            acc[k] = acc.get(k, 0.0) + v.item() / log_every
+        if step % log_every == 0:
+            el = time.time() - t0
+            rate = el / max(step - s0, 1)
+            history.append({"step": step, **acc})
+            print(f"step {step}/{steps}  D {acc['d']:.3f}  G_adv {acc['adv']:.3f}  L1 {acc['l1']:.4f}  "
+                  f"SSIM {acc['ssim']:.3f}  {rate:.2f} s/step  ETA {(steps - step) * rate / 60:.1f} min", flush=True)
+            with open(out / "log.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(history[-1]) + "\n")
+            acc = {}
+        if step % val_every == 0 or step == steps:
+            vals.append({"step": step, **validate(g, val)})
+            v = vals[-1]
+            print(f"  validation SSIM: damaged {v['damaged']:.3f}  G mask {v['mask']:.3f}  G no mask {v['nomask']:.3f}",
+                  flush=True)
+        stop = time_limit_s is not None and time.time() - t0 > time_limit_s
+        if stop and step % val_every and step != steps:
+            vals.append({"step": step, **validate(g, val)})
+        if step % ckpt_every == 0 or step == steps or stop:
+            save()
+        if stop:
+            print(f"time limit of {time_limit_s:.0f} s reached at step {step}: stopped (resumable)", flush=True)
+            break
+    write_json_atomic(out / "train_log.json", {
+        "model": "restore-unet-sagan", "steps": step, "steps_planned": steps, "seed": seed, "batch": batch,
+        "crop": crop, "size": SIZE,
+        "train_images": len(train_imgs), "data": DATA_NOTE, "validation": vals[-1] if vals else None,
+        "seconds_this_session": round(time.time() - t0, 1), "threads": torch.get_num_threads(),
+        "command": f"python -m training.patterns.train_restore --out {out} --steps {steps} --seed {seed}"})
+    return ckpt
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("runs/restore"))
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=BATCH)
+    ap.add_argument("--crop", type=int, default=CROP)
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop (resumable) after this long")
+    ap.add_argument("--fresh", action="store_true", help="ignore OUT/ckpt.pt and start again")
+    a = ap.parse_args(argv)
+    if a.crop % 16 or not 16 <= a.crop <= SIZE:
+        ap.error(f"--crop must be a multiple of 16 between 16 and {SIZE}")
+    try:
+        train(a.out, a.steps, a.seed, a.batch, a.crop, resume=not a.fresh,
+              time_limit_s=a.max_minutes * 60 if a.max_minutes else None)
+    except FileNotFoundError as e:
+        print(f"error: {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
