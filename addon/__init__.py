@@ -28,9 +28,9 @@ _cli = None
 
 
 def _classes():
-    from . import operators, panels, pattern_operators, preferences, properties
+    from . import gan_operators, operators, panels, pattern_operators, preferences, properties
     return [preferences.HM_AddonPreferences, properties.HM_Settings, *operators.CLASSES, *pattern_operators.CLASSES,
-            *panels.CLASSES]
+            *gan_operators.CLASSES, *panels.CLASSES]
 
 
 def _cli_handler(argv: list[str]) -> int:
@@ -48,6 +48,8 @@ def register() -> None:
         _registered.append(cls)
     # a dynamic RNA property on Scene; the 3.4 stub types PointerProperty as returning None
     bpy.types.Scene.heritage_motion = bpy.props.PointerProperty(type=properties.HM_Settings)  # type: ignore[attr-defined,func-returns-value]
+    from . import gan_operators
+    gan_operators.add_menus()
     if hasattr(bpy.utils, "register_cli_command"):  # 4.2+: blender -b --command heritage_motion ...
         _cli = bpy.utils.register_cli_command("heritage_motion", _cli_handler)
 
@@ -60,6 +62,8 @@ def unregister() -> None:
     if _cli is not None:
         bpy.utils.unregister_cli_command(_cli)  # type: ignore[attr-defined]  # 4.2+ (set only where register_cli_command exists)
         _cli = None
+    from . import gan_operators
+    gan_operators.remove_menus()
     del bpy.types.Scene.heritage_motion  # type: ignore[attr-defined]  # the dynamic RNA property added in register()
     while _registered:
         bpy.utils.unregister_class(_registered.pop())

@@ -139,6 +139,10 @@ class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s 
         row = box.row(align=True)
         row.operator("heritage_motion.build_pattern_library", icon="FILE_NEW", text="Build")
         row.operator("heritage_motion.preview_pattern_bank", icon="IMAGE_DATA", text="Preview")
+        # Restoration GAN (issue #13): works on the Image Editor's image or the active material's texture
+        box = layout.box()
+        box.label(text="Restore", icon="BRUSH_DATA")
+        box.operator("heritage_motion.restore_pattern_image", icon="IMAGE_DATA", text="Restore Pattern Image")
 
 
 class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums

@@ -304,3 +304,74 @@ def writes_nothing_inside_the_addon(addon_dir: Path, before: set[str]) -> None:
     after = {str(p.relative_to(addon_dir)) for p in addon_dir.rglob("*")
              if "__pycache__" not in p.parts and p.is_file()}
     assert after == before, sorted(after ^ before)
+
+
+def _pixels(img) -> list[float]:
+    px = [0.0] * (img.size[0] * img.size[1] * img.channels)
+    img.pixels.foreach_get(px)
+    return px
+
+
+def restore_pattern_image(tmp: Path) -> None:
+    """Restore Pattern Image (issue #13) by image name, headless: a real worn Edo print from the kamon set
+    (a generated stained pattern when ../shared/data is absent) -> a new image with provenance, the source
+    untouched; with a mask; bad inputs refused with one message and nothing changed."""
+    _fresh()
+    edo = Path(__file__).resolve().parents[2] / "shared" / "data" / "patterns" / "kamon" / "edo"
+    files = sorted(edo.glob("*.jpg")) if edo.is_dir() else []
+    if files:
+        src = bpy.data.images.load(str(files[len(files) // 2]))
+        print(f"restore_pattern_image: real Edo print {files[len(files) // 2].name}")
+    else:
+        print(f"restore_pattern_image: {edo} not present; a generated stained pattern instead")
+        src = bpy.data.images.new("stained pattern", 96, 80)
+        src.pixels = [c for y in range(80) for x in range(96)
+                      for c in (((0.15, 0.1, 0.1) if (x // 8 + y // 8) % 2 else (0.85, 0.8, 0.7))
+                                if (x - 40) ** 2 + (y - 30) ** 2 > 81 else (0.45, 0.3, 0.15)) + (1.0,)]
+    name = src.name
+    before = _pixels(src)
+    w, h = src.size
+    assert bpy.ops.heritage_motion.restore_pattern_image(image=name) == {"FINISHED"}
+    out = bpy.data.images[f"{name} restored"]
+    assert tuple(out.size) == (w, h) and out.packed_file is not None
+    prov = json.loads(out["heritage_motion_provenance"])
+    assert prov["operator"] == "heritage_motion.restore_pattern_image" and prov["source_image"] == name, prov
+    assert prov["source_filepath"] == (src.filepath or None) and "CC BY-SA 4.0" in prov["licence"], prov
+    assert {"model", "version", "training_data", "steps", "seed"} <= set(prov), prov
+    assert _pixels(src) == before and "heritage_motion_provenance" not in src, "the source is left as it was"
+    after = _pixels(out)
+    diff = max(abs(a - b) for a, b in zip(after, before, strict=True))
+    assert 0.01 < diff <= 1.0, diff  # the model changed something, within range
+    # the restored image restored again: the second result names the first and carries its provenance
+    assert bpy.ops.heritage_motion.restore_pattern_image(image=out.name) == {"FINISHED"}
+    again = json.loads(bpy.data.images[f"{out.name} restored"]["heritage_motion_provenance"])
+    assert again["source_provenance"]["source_image"] == name and "CC BY-SA 4.0" in again["source_licence"]
+    # with a damage mask (white = damaged)
+    mask = bpy.data.images.new("damage mask", w, h)
+    mask.pixels = [c for y in range(h) for x in range(w) for c in ((1.0,) * 4 if x < w // 4 else (0.0, 0.0, 0.0, 1.0))]
+    assert bpy.ops.heritage_motion.restore_pattern_image(image=name, mask=mask.name) == {"FINISHED"}
+    masked = json.loads(bpy.data.images[f"{name} restored.001"]["heritage_motion_provenance"])
+    assert masked["mask_image"] == "damage mask" and masked["mask_pixels"] == h * (w // 4), masked
+    # an image with alpha: composited on white, and the note says so
+    rgba = bpy.data.images.new("with alpha", 32, 32, alpha=True)
+    rgba.pixels = [c for i in range(32 * 32) for c in (0.2, 0.3, 0.8, 0.5 if i % 3 else 1.0)]
+    assert bpy.ops.heritage_motion.restore_pattern_image(image="with alpha") == {"FINISHED"}
+    notes = json.loads(bpy.data.images["with alpha restored"]["heritage_motion_provenance"])["notes"]
+    assert "alpha composited on white" in notes, notes
+    # bad inputs: one message each, nothing changed
+    tiny = bpy.data.images.new("tiny", 4, 4)
+    huge = bpy.data.images.new("huge", 4096, 2048)
+    missing = bpy.data.images.new("missing file", 8, 8)
+    missing.source = "FILE"
+    missing.filepath = str(tmp / "no-such-file.png")
+    small_mask = bpy.data.images.new("small mask", 8, 8)
+    names = sorted(bpy.data.images.keys())
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image="no such image"), "no image named")
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image="tiny"), "at least 8x8")
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image="huge"), "megapixels")
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image="missing file"), "no pixels")
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image=name, mask="small mask"), "must match")
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image=name, mask="no mask"), "no mask image named")
+    assert sorted(bpy.data.images.keys()) == names and _pixels(src) == before
+    for img in (tiny, huge, missing, small_mask):
+        bpy.data.images.remove(img)

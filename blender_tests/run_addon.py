@@ -65,6 +65,7 @@ def main() -> None:
         s.render_ten_frames(out, module)
         s.bad_selections_change_nothing(out)
         s.batch_from_prompts(module, out, bvh)
+        s.restore_pattern_image(out)
         s.writes_nothing_inside_the_addon(addon_dir, files)
 
     run_all("ADDON SCENARIOS", body)

@@ -131,3 +131,6 @@ RESTORE_LEAKY_SLOPE: float = 0.2
 #: Share of training views whose damage mask is given to the generator (the rest see "unknown").
 #: Product choice: one half each, so the one network serves both.
 RESTORE_MASK_GIVEN_SHARE: float = 0.5
+#: Largest image the Restore Pattern Image operator takes, in pixels. Product choice: 2048 x 2048 is
+#: about 85 tiles of 256 px, roughly a minute on one core (bench/bench_restore.py: about 0.6 s a tile).
+RESTORE_MAX_PIXELS: int = 2048 * 2048

@@ -91,3 +91,12 @@ def test_bilstm():
     ref, _ = m(x)
     sd = {k: _np(v) for k, v in m.state_dict().items()}
     assert np.allclose(L.bilstm(_np(x), sd), _np(ref), atol=1e-5)
+
+
+@pytest.mark.parametrize("k,s,p", [(4, 2, 1), (4, 1, 0), (3, 1, 1), (3, 2, 1), (5, 3, 2), (4, 2, 0)])
+def test_conv_transpose2d_subpixel(k, s, p):
+    m = nn.ConvTranspose2d(5, 7, k, s, p)
+    x = torch.randn(2, 5, 9, 6)
+    got = L.conv_transpose2d_subpixel(_np(x), _np(m.weight), _np(m.bias), s, p)
+    assert got.shape == tuple(m(x).shape)
+    assert np.allclose(got, _np(m(x)), atol=1e-5)

@@ -69,19 +69,27 @@ def _pad(x: np.ndarray, pad: int, mode: str) -> np.ndarray:
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1, pad: int = 0,
            pad_mode: str = "zeros") -> np.ndarray:
     """As ``nn.Conv2d(C, O, k, stride, pad, padding_mode=...)``: x (N, C, H, W), w (O, C, k, k)
-    -> (N, O, H', W'), by im2col and one matmul (float32 throughout)."""
+    -> (N, O, H', W'), by im2col and one matmul per image (float32 throughout). The columns are
+    gathered one kernel tap at a time as (C, k, k, H'W') blocks of strided slices, which copies
+    rows rather than scattered elements."""
     n, c, _, _ = x.shape
     o, ci, k, k2 = w.shape
     if ci != c or k != k2:
         raise ValueError(f"conv2d: input has {c} channels, weight {w.shape}")
     xp = _pad(np.asarray(x, np.float32), pad, pad_mode)
-    win = _SWV(xp, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]  # type: ignore[call-overload]
-    ho, wo = win.shape[2], win.shape[3]
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)
-    out = cols @ np.asarray(w, np.float32).reshape(o, -1).T
-    if b is not None:
-        out += b
-    return np.ascontiguousarray(out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
+    ho, wo = (xp.shape[2] - k) // stride + 1, (xp.shape[3] - k) // stride + 1
+    w2 = np.asarray(w, np.float32).reshape(o, -1)
+    out = np.empty((n, o, ho, wo), np.float32)
+    cols = np.empty((c, k, k, ho, wo), np.float32)
+    for i in range(n):
+        for dy in range(k):
+            for dx in range(k):
+                cols[:, dy, dx] = xp[i, :, dy:dy + stride * (ho - 1) + 1:stride, dx:dx + stride * (wo - 1) + 1:stride]
+        y = w2 @ cols.reshape(c * k * k, ho * wo)
+        if b is not None:
+            y += np.asarray(b, np.float32)[:, None]
+        out[i] = y.reshape(o, ho, wo)
+    return out
 
 
 def conv_transpose2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 2,
@@ -184,3 +192,40 @@ def bilstm(x: np.ndarray, w: dict[str, np.ndarray], prefix: str = "", layer: int
     bwd = lstm(x, p("weight_ih", "_reverse"), p("weight_hh", "_reverse"), p("bias_ih", "_reverse"),
                p("bias_hh", "_reverse"), reverse=True)
     return np.concatenate([fwd, bwd], axis=-1)
+
+
+def conv_transpose2d_subpixel(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 2,
+                              pad: int = 0) -> np.ndarray:
+    """Same result as :func:`conv_transpose2d` (``nn.ConvTranspose2d(C, O, k, stride, pad)``), computed
+    per output phase instead of on the zero-dilated input: output row ``o`` with ``(o + pad) % stride = r``
+    takes only the taps ``r, r + stride, ...``, a small stride-1 convolution of the undilated input.
+    About ``stride**2`` times less work and memory (the dilated input's im2col is mostly zeros).
+    x (N, C, H, W), w (C, O, k, k) -> (N, O, (H-1)*stride - 2*pad + k, ...)."""
+    n, c, h, wd = x.shape
+    ci, o, k, _ = w.shape
+    if ci != c:
+        raise ValueError(f"conv_transpose2d_subpixel: input has {c} channels, weight {w.shape}")
+    ho, wo = (h - 1) * stride - 2 * pad + k, (wd - 1) * stride - 2 * pad + k
+    out = np.zeros((n, o, ho, wo), np.float32)
+    xf = np.asarray(x, np.float32)
+    wf = np.asarray(w, np.float32)
+    for rh in range(min(stride, k)):
+        for rw in range(min(stride, k)):
+            sub = wf[:, :, rh::stride, rw::stride]  # taps of this phase (C, O, Jh, Jw)
+            jh, jw = sub.shape[2], sub.shape[3]
+            kern = np.ascontiguousarray(sub[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+            xp = np.pad(xf, ((0, 0), (0, 0), (jh - 1, jh - 1), (jw - 1, jw - 1)))
+            if jh != jw:  # conv2d takes square kernels: pad the short side's taps with zeros
+                j = max(jh, jw)
+                kern = np.pad(kern, ((0, 0), (0, 0), (j - jh, 0), (j - jw, 0)))
+                xp = np.pad(xp, ((0, 0), (0, 0), (j - jh, 0), (j - jw, 0)))
+            z = conv2d(xp, kern)  # z[m] for m = 0 .. H + J - 2: output o = m * stride + r - pad
+            m0h = -((rh - pad) // stride)  # first m with o >= 0
+            m0w = -((rw - pad) // stride)
+            oh0, ow0 = m0h * stride + rh - pad, m0w * stride + rw - pad
+            nh = len(range(oh0, ho, stride))
+            nw = len(range(ow0, wo, stride))
+            out[:, :, oh0::stride, ow0::stride] = z[:, :, m0h:m0h + nh, m0w:m0w + nw]
+    if b is not None:
+        out += np.asarray(b, np.float32)[None, :, None, None]
+    return out
