@@ -194,7 +194,7 @@ def contact_sheets(model: Path, docs: Path, seed: int = 0) -> None:
         ra, rb = r.restore(x), r.restore(y)
         pairs.append([x, ra, np.clip(0.5 + 4 * (ra - x), 0, 1), y, rb, np.clip(0.5 + 4 * (rb - y), 0, 1)])
     labels = ["real print", "restored", "change x4", "real print", "restored", "change x4"]
-    _save_png(_grid(pairs, labels, 160), docs / "restoration_edo.png")
+    _save_png(_grid(pairs, labels, 128), docs / "restoration_edo.png")
 
 
 def main(argv: list[str] | None = None) -> int:
