@@ -63,6 +63,15 @@ def scenarios(zip_path: Path, out: Path) -> None:
     assert sum(n.startswith("HM Pattern") for n in slot_names()) == 4, slot_names()
     _undo()
     assert slot_names() == costume, ("one undo after Dress Dancer", slot_names(), costume)
+    # Restore Pattern Image (#13): a new image; one undo removes it, the source stays
+    src = bpy.data.images.new("worn pattern", 64, 48)
+    src.pixels = [c for i in range(64 * 48) for c in ((0.2, 0.15, 0.1, 1.0) if (i // 8) % 3 else (0.85, 0.8, 0.7, 1.0))]
+    bpy.ops.ed.undo_push(message="worn pattern")
+    images = sorted(bpy.data.images.keys())
+    assert bpy.ops.heritage_motion.restore_pattern_image("EXEC_DEFAULT", True, image="worn pattern") == {"FINISHED"}
+    assert "worn pattern restored" in bpy.data.images
+    _undo()
+    assert sorted(bpy.data.images.keys()) == images, ("one undo after Restore", sorted(bpy.data.images.keys()))
     # generate again for the screenshot, dressed, and show the panel
     s = bpy.context.scene.heritage_motion  # undo restored the settings too
     s.prompt, s.seconds, s.rules = "a feminine peacock dance, slow", 4.0, "dai-peacock-illustrative"
