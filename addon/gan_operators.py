@@ -6,7 +6,8 @@ texture of the active object's active material slot (addon/image_io.source_image
 image "<source> restored" (packed, never overwriting anything), with its provenance in the custom
 property ``heritage_motion_provenance``; the source is left as it was. An optional damage mask (an
 image of the same size, white where damaged) helps the model; without it the model finds the damage
-itself. One undo step.
+itself. One undo step. The model was trained on black-ink Edo prints only: on a colour image it warns
+(and notes it in the provenance) that colours may be washed out (docs/restoration.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import bpy
 from . import image_io
 from .motion_core import config
 from .motion_core.patterns.image_input import ImageInputError
-from .motion_core.patterns.restore import RestoreModelError, load_restorer
+from .motion_core.patterns.restore import RestoreModelError, colour_warning, load_restorer
 
 OPERATOR = "heritage_motion.restore_pattern_image"
 
@@ -65,12 +66,13 @@ class HM_OT_restore_pattern_image(bpy.types.Operator):
             return self._fail(str(e))
         with image_io.progress(context) as update:
             out = restorer.restore(checked.rgb, mask, progress=update)
+        warning = colour_warning(checked.rgb)
         source_prov = image_io.provenance_of(src)
         provenance = {
             "operator": OPERATOR, **restorer.provenance,
             "source_image": src.name, "source_filepath": src.filepath or None,
             "mask_image": self.mask or None, "mask_pixels": int(mask.sum()) if mask is not None else None,
-            "notes": checked.notes,
+            "notes": checked.notes + ([warning] if warning else []),
         }
         if source_prov is not None:
             provenance["source_provenance"] = source_prov
@@ -80,6 +82,8 @@ class HM_OT_restore_pattern_image(bpy.types.Operator):
         image_io.show_in_editor(context, new)
         note = f" ({'; '.join(checked.notes)})" if checked.notes else ""
         self.report({"INFO"}, f"Restored '{src.name}' into '{new.name}'{note}")
+        if warning:
+            self.report({"WARNING"}, warning)
         return {"FINISHED"}
 
 

@@ -358,6 +358,12 @@ def restore_pattern_image(tmp: Path) -> None:
     assert bpy.ops.heritage_motion.restore_pattern_image(image="with alpha") == {"FINISHED"}
     notes = json.loads(bpy.data.images["with alpha restored"]["heritage_motion_provenance"])["notes"]
     assert "alpha composited on white" in notes, notes
+    # a strongly coloured image: restored, with a warning in the report and the provenance (out of domain)
+    yellow = bpy.data.images.new("yellow batik", 32, 32)
+    yellow.pixels = [c for i in range(32 * 32) for c in ((0.9, 0.8, 0.1, 1.0) if i % 4 else (0.1, 0.1, 0.1, 1.0))]
+    assert bpy.ops.heritage_motion.restore_pattern_image(image="yellow batik") == {"FINISHED"}
+    notes = json.loads(bpy.data.images["yellow batik restored"]["heritage_motion_provenance"])["notes"]
+    assert any("strongly coloured" in n for n in notes), notes
     # bad inputs: one message each, nothing changed
     tiny = bpy.data.images.new("tiny", 4, 4)
     huge = bpy.data.images.new("huge", 4096, 2048)

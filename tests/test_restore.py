@@ -12,7 +12,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from motion_core.patterns.restore import DEFAULT_PATH, RestoreModelError, Restorer, load_restorer  # noqa: E402
+from motion_core.patterns.restore import (  # noqa: E402
+    DEFAULT_PATH,
+    RestoreModelError,
+    Restorer,
+    colour_warning,
+    load_restorer,
+)
 from training.patterns.restore_model import Generator, make_input  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "patterns"
@@ -128,3 +134,13 @@ def test_restoration_improves_ssim_on_held_out_kamon():
         after_m.append(ssim(r.restore(dmg, mask), clean))
     assert np.mean(after) > np.mean(before) + 0.01, (np.mean(before), np.mean(after))
     assert np.mean(after_m) > np.mean(before) + 0.01, (np.mean(before), np.mean(after_m))
+
+
+def test_colour_warning():
+    paper = np.full((32, 32, 3), (0.86, 0.80, 0.66), np.float32)  # Edo paper tone, black ink
+    paper[8:24, 8:24] = 0.1
+    assert colour_warning(paper) is None
+    batik = paper.copy()
+    batik[:16] = (0.9, 0.8, 0.1)  # half strongly yellow
+    msg = colour_warning(batik)
+    assert msg is not None and "50%" in msg and "Edo" in msg

@@ -37,6 +37,25 @@ OVERLAP = 32  # px: overlap of neighbouring tiles
 SLOPE = 0.2  # LeakyReLU, seed 001 eq. 11
 
 
+#: Out-of-domain check (product choice, measured in docs/restoration.md): the model was trained on
+#: black-ink Edo prints and washes out colour. An image with more than COLOUR_SHARE of its pixels of
+#: chroma (max - min channel) above COLOUR_CHROMA is "colourful": no held-out Edo print is (0 of 131),
+#: 65 % of batik-ragam and 71 % of traditional-decor test images are.
+COLOUR_CHROMA = 0.3
+COLOUR_SHARE = 0.05
+
+
+def colour_warning(rgb: np.ndarray) -> str | None:
+    """A one-line warning when ``rgb`` (H, W, 3) in [0, 1] is a colour image, which the model (trained
+    on black-ink Edo prints) tends to wash out; None otherwise."""
+    x = np.asarray(rgb, np.float32)
+    share = float(((x.max(axis=2) - x.min(axis=2)) > COLOUR_CHROMA).mean())
+    if share <= COLOUR_SHARE:
+        return None
+    return (f"{share:.0%} of the image is strongly coloured: the restorer was trained on black-ink Edo prints "
+            "and may wash colours out (compare with the source)")
+
+
 class RestoreModelError(RuntimeError):
     """The restoration weights are missing or unreadable; the message says which file and what to do."""
 

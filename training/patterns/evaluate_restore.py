@@ -19,7 +19,8 @@ range 1), each against the clean image, mean (and SD for SSIM) over images. Comp
 SSIM 0.85 (baselines T3DRM 0.68, SGM 0.72), which were measured on the seed's own building images.
 
 Writes docs/restoration.json (and prints markdown tables) and the contact sheets
-docs/restoration_pairs.png (synthetic pairs) and docs/restoration_edo.png (real worn Edo prints).
+docs/restoration_pairs.png (synthetic pairs), docs/restoration_edo.png (real worn Edo prints) and
+docs/restoration_ood.png (out-of-domain images).
 """
 
 from __future__ import annotations
@@ -170,8 +171,9 @@ def _save_png(arr: np.ndarray, path: Path) -> None:
 
 
 def contact_sheets(model: Path, docs: Path, seed: int = 0) -> None:
-    """docs/restoration_pairs.png (synthetic damage on held-out Edo prints) and docs/restoration_edo.png
-    (real worn Edo prints of the test split and edo-undescribed: before / after, no clean original)."""
+    """docs/restoration_pairs.png (synthetic damage on held-out Edo prints), docs/restoration_edo.png
+    (real worn Edo prints of the test split and edo-undescribed: before / after, no clean original) and
+    docs/restoration_ood.png (Wikimedia kamon, batik, decor: out of the training domain)."""
     from training.patterns.train_restore import VAL_N, source_images
 
     r = load_restorer(model)
@@ -194,7 +196,18 @@ def contact_sheets(model: Path, docs: Path, seed: int = 0) -> None:
         ra, rb = r.restore(x), r.restore(y)
         pairs.append([x, ra, np.clip(0.5 + 4 * (ra - x), 0, 1), y, rb, np.clip(0.5 + 4 * (rb - y), 0, 1)])
     labels = ["real print", "restored", "change x4", "real print", "restored", "change x4"]
-    _save_png(_grid(pairs, labels, 128), docs / "restoration_edo.png")
+    _save_png(_grid(pairs, labels, 120), docs / "restoration_edo.png")
+    # out of domain: what the Edo-trained model does to other images (moderate damage of all kinds)
+    rows, names = [], []
+    for ds, src, tag in (("kamon", ("wiki",), "kamon Wikimedia"), ("batik", None, "batik"), ("decor", None, "decor")):
+        ims, _, _ = source_images(ds, "test", src)
+        for k in (len(ims) // 3, 2 * len(ims) // 3):
+            clean = ims[k].astype(np.float32) / 255
+            dmg, mask = damage_with_mask(clean, np.random.default_rng([seed, 98, k]), DAMAGE_TYPES["all (moderate)"])
+            rows.append([clean, dmg, inpaint(dmg, mask, "telea"), r.restore(dmg), r.restore(dmg, mask)])
+            names.append(tag)
+    _save_png(_grid(rows, ["clean", "damaged", "Telea (true mask)", "model, no mask", "model, mask"], 120, names),
+              docs / "restoration_ood.png")
 
 
 def main(argv: list[str] | None = None) -> int:
