@@ -48,7 +48,7 @@ class HM_OT_restore_pattern_image(bpy.types.Operator):
             w, h = src.size  # before reading pixels: refuse what would take too long
             if w * h > config.RESTORE_MAX_PIXELS:
                 return self._fail(f"'{src.name}' is {w}x{h} px; restoration takes at most "
-                                  f"{config.RESTORE_MAX_PIXELS // 1_000_000} megapixels (about a minute): scale or "
+                                  f"{config.RESTORE_MAX_PIXELS // 1_000_000} megapixels (under a minute): scale or "
                                   "crop it first")
             checked = image_io.read_pixels(src)
             mask = None

@@ -132,5 +132,6 @@ RESTORE_LEAKY_SLOPE: float = 0.2
 #: Product choice: one half each, so the one network serves both.
 RESTORE_MASK_GIVEN_SHARE: float = 0.5
 #: Largest image the Restore Pattern Image operator takes, in pixels. Product choice: 2048 x 2048 is
-#: about 85 tiles of 256 px, roughly a minute on one core (bench/bench_restore.py: about 0.6 s a tile).
+#: 81 tiles of 256 px, 10 to 40 s on one core (bench/bench_restore.py: 0.13 s a tile on an idle core,
+#: about 0.5 s on the shared machine under load).
 RESTORE_MAX_PIXELS: int = 2048 * 2048
