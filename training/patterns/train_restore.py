@@ -139,7 +139,8 @@ def plot(history: list[dict], vals: list[dict], path: Path) -> None:
     ax[2].set_title(f"validation SSIM ({VAL_N} held-out Edo prints, 256 px)")
     for a in ax:
         a.set_xlabel("step")
-        a.legend(fontsize=8)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=8)
     fig.tight_layout()
     save_atomic(path, lambda p: fig.savefig(p, dpi=80, format="png"))
     plt.close(fig)
@@ -222,7 +223,7 @@ def train(out: Path, steps: int, seed: int = 0, batch: int = BATCH, crop: int = 
             with open(out / "log.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(history[-1]) + "\n")
             acc = {}
-        if step % val_every == 0 or step == steps:
+        if step % val_every == 0 or (step == steps and val_every <= steps):
             vals.append({"step": step, **validate(g, val)})
             v = vals[-1]
             print(f"  validation SSIM: damaged {v['damaged']:.3f}  G mask {v['mask']:.3f}  G no mask {v['nomask']:.3f}",
