@@ -69,3 +69,15 @@ def plot_curves(log: list[dict], path: Path,
     fig.tight_layout()
     save_atomic(path, lambda tmp: fig.savefig(tmp, dpi=80))
     plt.close(fig)
+
+
+def write_weights(out: Path, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> Path:
+    """Exported weights: ``arrays`` plus ``info`` as the JSON ``meta`` array the add-on reads, written
+    compressed and atomically (a kill leaves the previous file or none)."""
+    import json
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**arrays, "meta": np.array(json.dumps(info))}
+    save_atomic(out, lambda tmp: np.savez_compressed(tmp, **payload))
+    return out
