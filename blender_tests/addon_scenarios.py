@@ -355,5 +355,12 @@ def identify_pattern(module: str, tmp: Path) -> None:
         before = noise["heritage_motion_identification"]
         refused(lambda: bpy.ops.heritage_motion.identify_pattern(image=noise.name), "no classifier weights")
         assert noise["heritage_motion_identification"] == before
+        # weights chosen in Preferences (here a copy of the shipped file, as a user's own would be) are used
+        import shutil
+        mine = tmp / "my-classifier.npz"
+        shutil.copyfile(pkg_dir / "motion_core" / "weights" / "patterns" / "classifier.npz", mine)
+        prefs.classifier_path = str(mine)
+        assert bpy.ops.heritage_motion.identify_pattern(image=noise.name) == {"FINISHED"}
+        assert json.loads(noise["heritage_motion_identification"])["model"]["weights"] == str(mine)
     finally:
         prefs.classifier_path = ""
