@@ -218,6 +218,41 @@ def plot_reliability(curves: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def examples_sheet(kamon_cs, research_cs, path: Path, n: int = 9) -> None:
+    """Held-out crests (every 12th kamon test image), three batik/decor images and noise through the
+    shipped model's numpy identify(), image only, each titled with its suggestion and the truth."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from motion_core.patterns.classifier import identify, load_classifier
+
+    clf = load_classifier()
+    te = np.flatnonzero(kamon_cs.part == "test")[::12][:n]
+    items = [(kamon_cs.images[i], kamon_cs.classes[kamon_cs.y[i]]) for i in te]
+    for d in ("batik", "decor"):
+        idx = np.flatnonzero((research_cs.part == "test") & (np.array(research_cs.dataset) == d))
+        items += [(research_cs.images[i], research_cs.classes[research_cs.y[i]]) for i in idx[:2 if d == "batik" else 1]]
+    items.append((np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8), "noise"))
+    cols = 7
+    rows = int(np.ceil(len(items) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.1, rows * 2.5), dpi=80)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (im, truth) in zip(axes.ravel(), items, strict=False):
+        r = identify(im.astype(np.float32) / 255, None, clf, evidence=0)
+        ax.imshow(im)
+        sug = "unknown" if r.unknown else f"{r.top3[0][0].split(':')[-1]} {r.top3[0][1]:.0%}"
+        ok = r.top3[0][0] == truth and not r.unknown
+        ax.set_title(f"suggested: {sug}\ntrue: {truth.split(':')[-1][:16]}", fontsize=7,
+                     color="green" if ok or (r.unknown and not truth.startswith("kamon")) else "black")
+    fig.suptitle("Shipped kamon classifier, image only, held-out images (green: right, or rightly unknown)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Evaluate the pattern classifiers (docs/classifier.md)")
     ap.add_argument("--out", type=Path, default=DOCS / "classifier_eval.json")
@@ -272,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         print(name, json.dumps({k: v for k, v in r.items() if k in ("full_text", "image_only", "text_only")}))
     a.out.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
     plot_reliability({k: v for k, v in curves.items() if v}, a.plot)
+    examples_sheet(kamon, research, a.plot.with_name("classifier_examples.png"))
     print(f"wrote {a.out} and {a.plot}")
     return 0
 
