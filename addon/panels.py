@@ -159,7 +159,7 @@ def draw_identify(layout, context) -> None:
         if rec.get("unknown"):
             col.label(text=f"unknown (below {rec['threshold']:.0%})", icon="QUESTION")
         for t in rec.get("top3", []):
-            col.label(text=f"{t['label']} ({t['confidence']:.0%})", icon="BLANK1")
+            col.label(text=f"{t.get('name', t['label'])} ({t['confidence']:.0%})", icon="BLANK1")
 
 
 class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums

@@ -67,6 +67,7 @@ def test_shipped_model_card_and_size():
     assert all(c.startswith("kamon:") for c in clf.classes)  # nothing batik or decor in the shipped model
     assert set(clf.class_culture.values()) == {"japanese-crest"}
     assert 0 < clf.threshold < 1 and clf.temperature > 0
+    assert clf.class_display["kamon:aoi"] == "aoi (hollyhock)"
 
 
 @needs_data
@@ -226,15 +227,30 @@ def _archive(folder: Path, n_per_class: int = 6) -> None:
     (folder / "captions.jsonl").write_text("\n".join(lines) + "\n")
 
 
+_EXTRA_CALLS: list[tuple] = []
+
+
+def _extra_augment(images, labels, rng):
+    """The plug-in point for another augmentation source (e.g. #13's GAN): here a vertical flip."""
+    _EXTRA_CALLS.append((images.shape, labels.shape))
+    return images[:, ::-1]
+
+
 def test_train_on_user_archive(tmp_path):
     _torch()
+    import importlib
+
     from training.patterns.train_classifier import main
 
     folder = tmp_path / "archive"
     _archive(folder)
     out = tmp_path / "mine.npz"
+    me = importlib.import_module(__name__)
+    me._EXTRA_CALLS.clear()
     assert main(["--data", str(folder), "--out", str(out), "--steps", "30", "--batch", "8",
-                 "--run", str(tmp_path / "run")]) == 0
+                 "--run", str(tmp_path / "run"), "--extra", f"{__name__}:_extra_augment"]) == 0
+    assert len(me._EXTRA_CALLS) == 30 and me._EXTRA_CALLS[0] == ((8, 64, 64, 3), (8,))
+    assert json.loads(str(np.load(out)["meta_json"]))["extra_augment"] == f"{__name__}:_extra_augment"
     clf = load_classifier(out)
     labels = set(json.loads(l)["label"] for l in (folder / "captions.jsonl").read_text().splitlines())
     assert set(clf.classes) == labels
@@ -244,6 +260,7 @@ def test_train_on_user_archive(tmp_path):
     rgb = np.asarray(Image.open(folder / "im00.png").convert("RGB"), np.float32) / 255
     r = identify(rgb, "Japanese", clf, evidence=0)
     assert r.top3[0][0] in labels and r.culture == "Japanese"
+    assert r.summary().startswith("Suggested:")
 
 
 @pytest.mark.parametrize("case", ["no_folder", "no_captions", "missing_field", "bad_image", "one_label", "unlisted"])

@@ -44,7 +44,7 @@ class ClassifierError(RuntimeError):
 class Identification:
     """What ``identify`` suggests for one image. ``top3``: [(label, confidence in [0, 1])], best first."""
 
-    top3: list[tuple[str, float]]
+    top3: list[tuple[str, float]]  # class ids as trained (e.g. 'kamon:aoi'); ``names`` has the readers' names
     unknown: bool
     threshold: float
     culture: str
@@ -56,6 +56,7 @@ class Identification:
     evidence: list[dict[str, Any]] = field(default_factory=list)  # nearest prototypes with their sources
     model: dict[str, Any] = field(default_factory=dict)  # weights file, training data, licence
     notes: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # class id -> reader's name, e.g. 'aoi (hollyhock)'
 
     @property
     def label(self) -> str:
@@ -64,14 +65,14 @@ class Identification:
 
     def summary(self) -> str:
         """One line, always worded as a suggestion."""
-        tops = ", ".join(f"{lab} ({c:.0%})" for lab, c in self.top3)
+        tops = ", ".join(f"{self.names.get(lab, lab)} ({c:.0%})" for lab, c in self.top3)
         if self.unknown:
             return f"Suggested: unknown ({self.unknown_reason}; closest: {tops})"
         return f"Suggested: {tops}; culture suggested: {self.culture} ({self.culture_confidence:.0%})"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        d["top3"] = [{"label": lab, "confidence": round(c, 4)} for lab, c in self.top3]
+        d["top3"] = [{"label": lab, "name": self.names.get(lab, lab), "confidence": round(c, 4)} for lab, c in self.top3]
         d["suggested"] = self.label
         d["wording"] = "suggested by a classifier, not a verified identification"
         return d
@@ -88,6 +89,7 @@ class PatternClassifier:
         self.dim, self.depth, self.heads, self.fusion = int(c["dim"]), int(c["depth"]), int(c["heads"]), c["fusion"]
         self.classes: list[str] = list(meta["classes"])
         self.class_culture: dict[str, str] = dict(meta.get("class_culture", {}))
+        self.class_display: dict[str, str] = dict(meta.get("class_display", {}))
         self.temperature = float(meta.get("temperature", 1.0))
         self.threshold = float(meta.get("threshold", 0.0))
         self._text_encoder: Any = None
@@ -241,7 +243,8 @@ def identify(rgb: np.ndarray, text: str | None = None, classifier: PatternClassi
         top3=[(clf.classes[i], float(p[i])) for i in order], unknown=bool(reasons),
         threshold=clf.threshold, culture=culture, culture_confidence=cult[culture], used_text=len(st) > 0,
         in_set_similarity=sim, in_set_threshold=None if ood_thr is None else float(ood_thr),
-        unknown_reason="; ".join(reasons),
+        unknown_reason="; ".join(reasons), names={clf.classes[i]: clf.class_display.get(clf.classes[i], clf.classes[i])
+                                                  for i in order},
         evidence=clf.nearest_prototypes(img, evidence) if evidence > 0 else [],
         model={"weights": clf.source, "trained_on": clf.meta.get("trained_on"), "licence": clf.meta.get("licence"),
                "temperature": clf.temperature}, notes=notes)

@@ -75,6 +75,20 @@ def text_for(dataset: str, meta: dict, key: str) -> str:
     return text
 
 
+def display_name(label: str) -> str:
+    """A reader's name for a class id: 'kamon:aoi' -> 'aoi (hollyhock)', 'batik:Solo_Parang' ->
+    'Solo Parang (batik)', 'decor:iznik' -> 'iznik (decor)'; 'kamon:other' names the merged families."""
+    from training.patterns.concepts import kamon_classes
+
+    kind, name = label.split(":", 1)
+    if kind == "kamon":
+        if name == "other":
+            return "other charge (rare families merged)"
+        cap = kamon_classes().get(name, ("",))[0].removeprefix("crest of ").split(":", 1)[0]
+        return f"{name} ({cap})" if cap else name
+    return f"{name.replace('_', ' ')} ({kind})"
+
+
 def image_hashes(img: np.ndarray) -> tuple[str, bytes]:
     """(exact pixel hash, 8x8 mean hash) of a (64, 64, 3) uint8 image."""
     g = img.mean(axis=2).reshape(8, 8, 8, 8).mean(axis=(1, 3))

@@ -244,7 +244,9 @@ def train(cs, run: Path, steps: int, batch: int, seed: int, fusion: str, augment
             x[dmg] = pool[pick[dmg], rng.integers(0, DAMAGE_VIEWS, int(dmg.sum()))].astype(np.float32) / 255
             x = standard_augment(x, rng, crest[b] if rotate else None)
         if extra is not None:
-            x = np.asarray(extra(x, cs.y[b], rng), np.float32)
+            x = np.ascontiguousarray(extra(x, cs.y[b], rng), np.float32)
+            if x.shape != (len(b), *cs.images.shape[1:]):
+                fail(f"--extra {extra.__name__} returned images of shape {x.shape}, expected {(len(b), *cs.images.shape[1:])}")
         u = rng.random(batch)
         mode = np.where(u < p_text[0], 0, np.where(u < p_text[0] + p_text[1], 1, 2))
         tx, pad = batch_text(cs.text, states, b, mode, cs.culture_text)
@@ -352,12 +354,13 @@ def calibrate(model, cs, states) -> tuple[float, float, dict]:
 
 
 def export(model, cs, out: Path, class_culture: dict, temperature: float, threshold: float, info: dict,
-           ood_bank: np.ndarray | None = None) -> None:
+           ood_bank: np.ndarray | None = None, class_display: dict | None = None) -> None:
     from motion_core.files import atomic_path
 
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     meta = {"format": "heritage-motion pattern classifier 1", "config": model.config, "classes": cs.classes,
-            "class_culture": class_culture, "temperature": temperature, "threshold": threshold, **info}
+            "class_culture": class_culture, "class_display": class_display or {}, "temperature": temperature,
+            "threshold": threshold, **info}
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
@@ -390,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="ignore a checkpoint in the run folder")
     a = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from training.patterns.classifier_data import CULTURE_OF, build, culture_of
+    from training.patterns.classifier_data import CULTURE_OF, build, culture_of, display_name
 
     if a.data is not None:
         if a.out is not None and a.out.suffix != ".npz":
@@ -438,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
                  "extra_augment": a.extra or None, "train_seconds_this_session": round(time.time() - t0, 1),
                  "text_encoder": "all-MiniLM-L6-v2 token states (frozen), motion_core/text/encoder.py"})
     (run / "train_info.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
-    export(model, cs, out, class_culture, temp, thr, info, bank)
+    display = {} if a.data is not None else {c: display_name(c) for c in cs.classes}
+    export(model, cs, out, class_culture, temp, thr, info, bank, display)
     return 0
 
 
