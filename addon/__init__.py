@@ -28,9 +28,9 @@ _cli = None
 
 
 def _classes():
-    from . import gan_operators, operators, panels, pattern_operators, preferences, properties
+    from . import classify_operators, gan_operators, operators, panels, pattern_operators, preferences, properties
     return [preferences.HM_AddonPreferences, properties.HM_Settings, *operators.CLASSES, *pattern_operators.CLASSES,
-            *gan_operators.CLASSES, *panels.CLASSES]
+            *classify_operators.CLASSES, *gan_operators.CLASSES, *panels.CLASSES]
 
 
 def _cli_handler(argv: list[str]) -> int:

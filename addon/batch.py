@@ -34,6 +34,7 @@ succeed, 2 for a bad command line).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -52,6 +53,7 @@ from .makehuman import Shape  # noqa: E402
 from .motion_core import config  # noqa: E402
 from .motion_core.cli import seed_arg  # noqa: E402
 from .motion_core.files import LockHeld  # noqa: E402
+from .motion_core.models import registry  # noqa: E402
 from .motion_core.models.generate import ModelError, check_seed, request_seconds  # noqa: E402
 from .motion_core.patterns import symbols  # noqa: E402
 from .motion_core.patterns.costume import SHIPPED_BANK, PatternBankError  # noqa: E402
@@ -184,6 +186,18 @@ def _file_sha(path: str | Path | None) -> str | None:
     return h.hexdigest()
 
 
+def _weights_sha() -> str | None:
+    """SHA-256 of the shipped motion model the batch generates with (hashed once per file version)."""
+    p = Path(registry.SHIPPED)
+    st = p.stat() if p.is_file() else None
+    return _sha_cached(str(p), st.st_mtime_ns if st else 0, st.st_size if st else 0)
+
+
+@functools.lru_cache(maxsize=4)
+def _sha_cached(path: str, _mtime_ns: int, _size: int) -> str | None:
+    return _file_sha(path)
+
+
 def _settings(item: dict, args, seconds: float, seed: int, job: Job, blend: str) -> dict:
     """Every setting that changes the output: recorded in the set's manifest and hashed into its name."""
     rig = item.get("rig", args.rig)
@@ -200,6 +214,8 @@ def _settings(item: dict, args, seconds: float, seed: int, job: Job, blend: str)
         "patterns": not args.no_patterns, "symbols": not (args.no_patterns or args.no_symbols),
         "pattern_query": args.pattern_query or None,
         "pattern_bank_sha256": _file_sha(args.pattern_bank) if args.pattern_bank else None,
+        # the weights that make the motion: a retrained model makes new names, never reuses old ones
+        "model_sha256": None if bvh_file else _weights_sha(),
         **(_shape_settings(item, args) if (rig or DANCER) == DANCER and not (blend and rig is None) else {}),
     }
 

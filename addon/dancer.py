@@ -23,7 +23,7 @@ from mathutils import Vector
 
 from . import makehuman
 from .makehuman import Shape
-from .rig_io import add_body_mesh, rig_from_armature
+from .rig_io import add_body_mesh, new_armature, rig_from_armature
 
 PARTS = ("HM Skin", "HM Bodice", "HM Skirt", "HM Sleeves", "HM Headdress")
 #: Base colours (linear RGB) until pattern textures are bound: skin, deep red bodice, indigo skirt,
@@ -37,15 +37,7 @@ WEIGHT_STEPS = 512  # skin weights are quantised to 1/512 to add vertex groups i
 
 def build_armature(body: makehuman.Body, name: str, collection: bpy.types.Collection) -> bpy.types.Object:
     """The Rigify-named armature at the shaped body's joints (MPFB2's bone ends and rolls)."""
-    data = bpy.data.armatures.new(name)
-    obj = bpy.data.objects.new(name, data)
-    collection.objects.link(obj)
-    view_layer = bpy.context.view_layer
-    assert view_layer is not None  # Blender always has one (also in background mode)
-    prev_active = view_layer.objects.active
-    view_layer.objects.active = obj
-    bpy.ops.object.mode_set(mode="EDIT")
-    try:
+    with new_armature(name, collection) as (obj, data):
         ebones: list[bpy.types.EditBone] = []
         for k, bname in enumerate(body.bones):
             eb = data.edit_bones.new(bname)
@@ -55,13 +47,6 @@ def build_armature(body: makehuman.Body, name: str, collection: bpy.types.Collec
                 eb.parent = ebones[body.parents[k]]
                 eb.use_connect = bool(np.allclose(body.heads[k], body.tails[body.parents[k]], atol=1e-6))
             ebones.append(eb)
-    finally:
-        bpy.ops.object.mode_set(mode="OBJECT")
-        view_layer.objects.active = prev_active
-    pose = obj.pose
-    assert pose is not None  # an armature object has a pose
-    for pb in pose.bones:
-        pb.rotation_mode = "QUATERNION"
     return obj
 
 

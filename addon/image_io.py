@@ -32,7 +32,7 @@ def material_slot_image(obj) -> bpy.types.Image | None:
     ordered = [nodes.active, *nodes] if nodes.active is not None else list(nodes)
     for node in ordered:
         if node is not None and node.type == "TEX_IMAGE" and node.image is not None:
-            return node.image  # type: ignore[attr-defined]  # Node.image on ShaderNodeTexImage
+            return node.image
     return None
 
 

@@ -143,6 +143,27 @@ class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s 
         box = layout.box()
         box.label(text="Restore", icon="BRUSH_DATA")
         box.operator("heritage_motion.restore_pattern_image", icon="IMAGE_DATA", text="Restore Pattern Image")
+        draw_identify(layout, context)  # issue #14: Identify Pattern and the last suggestion
+
+
+def draw_identify(layout, context) -> None:
+    """The Identify Pattern block: the button and the stored suggestion of the image it would use
+    (the Image Editor's, else the active material's; read from its custom property, no computation)."""
+    from .classify_operators import last_identification
+    from .image_io import editor_image, material_slot_image
+
+    box = layout.box()
+    box.label(text="Identify", icon="VIEWZOOM")
+    box.operator("heritage_motion.identify_pattern", icon="ZOOM_SELECTED")
+    img = editor_image(context) or material_slot_image(context.active_object)
+    rec = last_identification(img)
+    if rec and img is not None:
+        col = box.column(align=True)
+        col.label(text=f"{img.name}: suggested", icon="IMAGE_DATA")
+        if rec.get("unknown"):
+            col.label(text=f"unknown (below {rec['threshold']:.0%})", icon="QUESTION")
+        for t in rec.get("top3", []):
+            col.label(text=f"{t.get('name', t['label'])} ({t['confidence']:.0%})", icon="BLANK1")
 
 
 class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums

@@ -26,12 +26,17 @@ class HM_AddonPreferences(bpy.types.AddonPreferences):
     output_dir: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Output folder", subtype="DIR_PATH", default="",
         description="Where videos, BVH files and audit records go (empty: a folder in Blender's user directory)")
+    classifier_path: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Classifier", subtype="FILE_PATH", default="",
+        description="Pattern classifier weights (.npz from python -m training.patterns.train_classifier --data "
+                    "FOLDER) to use instead of the shipped kamon model (leave empty for the shipped one)")
 
     def draw(self, context):
         col = self.layout.column()
         col.prop(self, "model_path")
         col.prop(self, "default_rules")
         col.prop(self, "output_dir")
+        col.prop(self, "classifier_path")
         col.label(text=f"Output now goes to: {output_dir(context)}")
 
 

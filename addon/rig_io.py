@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 import bpy
@@ -60,15 +62,7 @@ def armature_from_rig(rig: retarget.Rig, name: str, collection: bpy.types.Collec
         heads[j] = offsets[j] if p < 0 else heads[p] + rest_g[p] @ offsets[j]
     a = rig.axes.matrix
     ends = {j: rest_g[j] @ (a @ off * rig.axes.unit_m) for j, off in sk.end_sites}
-    data = bpy.data.armatures.new(name)
-    obj = bpy.data.objects.new(name, data)
-    collection.objects.link(obj)
-    view_layer = bpy.context.view_layer
-    assert view_layer is not None  # Blender always has one (also in background mode)
-    prev_active = view_layer.objects.active
-    view_layer.objects.active = obj
-    bpy.ops.object.mode_set(mode="EDIT")
-    try:
+    with new_armature(name, collection) as (obj, data):
         ebones: list[bpy.types.EditBone] = []
         for j in range(sk.num_joints):
             eb = data.edit_bones.new(sk.names[j])
@@ -87,6 +81,23 @@ def armature_from_rig(rig: retarget.Rig, name: str, collection: bpy.types.Collec
             if sk.parents[j] >= 0:
                 eb.parent = ebones[sk.parents[j]]
             ebones.append(eb)
+    return obj
+
+
+@contextmanager
+def new_armature(name: str, collection: bpy.types.Collection) -> Iterator[tuple[bpy.types.Object, bpy.types.Armature]]:
+    """A new armature object in ``collection``, in edit mode for the ``with`` block (add its edit bones
+    there); afterwards back in object mode with the previous active object, its pose bones in quaternions."""
+    data = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, data)
+    collection.objects.link(obj)
+    view_layer = bpy.context.view_layer
+    assert view_layer is not None  # Blender always has one (also in background mode)
+    prev_active = view_layer.objects.active
+    view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    try:
+        yield obj, data
     finally:
         bpy.ops.object.mode_set(mode="OBJECT")
         view_layer.objects.active = prev_active
@@ -94,7 +105,6 @@ def armature_from_rig(rig: retarget.Rig, name: str, collection: bpy.types.Collec
     assert pose is not None  # an armature object has a pose
     for pb in pose.bones:
         pb.rotation_mode = "QUATERNION"
-    return obj
 
 
 # Body radii in metres per canonical joint's bone (from the joint towards its child).

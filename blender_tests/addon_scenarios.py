@@ -306,6 +306,66 @@ def writes_nothing_inside_the_addon(addon_dir: Path, before: set[str]) -> None:
     assert after == before, sorted(after ^ before)
 
 
+def identify_pattern(module: str, tmp: Path) -> None:
+    """Identify Pattern (issue #14) headless: a real kamon print by its image name and through a material
+    slot -> 'suggested' custom properties with evidence; a noise image -> unknown; bad input refused."""
+    _fresh()
+    pkg_dir = Path(importlib.import_module(module).__file__).parent
+    textures = sorted((pkg_dir / "motion_core" / "weights" / "patterns" / "textures").glob("*.jpg"))
+    assert textures, "the shipped kamon textures (Ansei Bukan prints)"
+    crest = bpy.data.images.load(str(textures[0]))
+    assert bpy.ops.heritage_motion.identify_pattern(image=crest.name) == {"FINISHED"}
+    rec = json.loads(crest["heritage_motion_identification"])
+    assert rec["wording"].startswith("suggested") and len(rec["top3"]) == 3, rec
+    assert rec["top3"][0]["confidence"] >= rec["top3"][1]["confidence"] >= rec["top3"][2]["confidence"]
+    assert rec["culture"] == "japanese-crest" and 0 < rec["threshold"] < 1
+    assert len(rec["evidence"]) == 3 and all(e["source_file"] and e["licence"] for e in rec["evidence"]), rec
+    assert "CC BY-SA" in rec["model"]["licence"]
+    # with a text, through the active material slot's Image Texture (no name given)
+    bpy.ops.mesh.primitive_cube_add()
+    cube = bpy.context.active_object
+    mat = bpy.data.materials.new("HM crest test")
+    mat.use_nodes = True
+    node = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    node.image = crest
+    cube.data.materials.append(mat)
+    del crest["heritage_motion_identification"]
+    assert bpy.ops.heritage_motion.identify_pattern(text="a Japanese family crest") == {"FINISHED"}
+    rec2 = json.loads(crest["heritage_motion_identification"])
+    assert rec2["used_text"] and rec2["text"] == "a Japanese family crest"
+    # out of the label set: noise -> unknown
+    noise = bpy.data.images.new("HM noise", 64, 64, alpha=False)
+    rng = __import__("numpy").random.default_rng(0)
+    px = rng.random((64, 64, 4)).astype("float32")
+    px[..., 3] = 1
+    noise.pixels.foreach_set(px.ravel())
+    assert bpy.ops.heritage_motion.identify_pattern(image=noise.name) == {"FINISHED"}
+    rec3 = json.loads(noise["heritage_motion_identification"])
+    assert rec3["unknown"] and rec3["suggested"] == "unknown", rec3
+    # bad input: nothing written
+    refused(lambda: bpy.ops.heritage_motion.identify_pattern(image="no such image"), "no image named")
+    empty = bpy.data.images.new("HM empty", 1, 1)
+    empty.filepath = str(tmp / "missing.png")
+    empty.source = "FILE"
+    refused(lambda: bpy.ops.heritage_motion.identify_pattern(image=empty.name), "HM empty")
+    assert "heritage_motion_identification" not in empty
+    prefs = bpy.context.preferences.addons[module].preferences
+    prefs.classifier_path = str(tmp / "no-such-classifier.npz")
+    try:
+        before = noise["heritage_motion_identification"]
+        refused(lambda: bpy.ops.heritage_motion.identify_pattern(image=noise.name), "no classifier weights")
+        assert noise["heritage_motion_identification"] == before
+        # weights chosen in Preferences (here a copy of the shipped file, as a user's own would be) are used
+        import shutil
+        mine = tmp / "my-classifier.npz"
+        shutil.copyfile(pkg_dir / "motion_core" / "weights" / "patterns" / "classifier.npz", mine)
+        prefs.classifier_path = str(mine)
+        assert bpy.ops.heritage_motion.identify_pattern(image=noise.name) == {"FINISHED"}
+        assert json.loads(noise["heritage_motion_identification"])["model"]["weights"] == str(mine)
+    finally:
+        prefs.classifier_path = ""
+
+
 def _pixels(img) -> list[float]:
     px = [0.0] * (img.size[0] * img.size[1] * img.channels)
     img.pixels.foreach_get(px)

@@ -57,6 +57,7 @@ def main() -> None:
         s.add_dancer_and_generate()
         s.dress_dancer_and_a_users_mesh()
         s.pattern_library_and_preview(out)
+        s.identify_pattern(module, out)
         s.generate_on_rigify_metarig()
         if bvh is None:
             print("SKIPPED generate_on_bvh_import: needs ../shared/data (the Bandai-Namco clip); not present here")

@@ -129,6 +129,27 @@ def test_requests_that_differ_get_different_names(tmp_path, capsys):
     assert batch.main(args) == 0 and "0 made, 8 skipped" in capsys.readouterr().out
 
 
+def test_retrained_model_makes_new_names(tmp_path, capsys, monkeypatch):
+    """The motion weights are part of a request: other weights (here the shipped arrays with one more
+    metadata key, as a re-export would give) make a new set, never skip as if the old one were theirs."""
+    import numpy as np
+
+    from addon import batch
+    registry = batch.registry  # the add-on's own copy of motion_core (addon.motion_core...)
+    args = ["--prompts", str(_write_prompts(tmp_path / "p.jsonl", [{"prompt": "a proud bow", "seconds": 0.4}])),
+            "--out", str(tmp_path / "out"), *FAST]
+    assert batch.main(args) == 0 and "1 made" in capsys.readouterr().out
+    with np.load(registry.SHIPPED, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, "retrained": "for this test"}))
+    other = tmp_path / "motion_other.npz"
+    np.savez(other, **arrays)
+    monkeypatch.setattr(registry, "SHIPPED", other)
+    assert batch.main(args) == 0 and "1 made, 0 skipped" in capsys.readouterr().out
+    assert len(list((tmp_path / "out").glob("*.bvh"))) == 2
+
+
 def test_one_name_for_two_requests_is_an_error_even_with_force(tmp_path, capsys):
     from addon import batch
     items = [{"prompt": "a proud bow", "seconds": 0.4, "name": "mine"},

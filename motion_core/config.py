@@ -89,6 +89,9 @@ IK_STOP_PATIENCE: int = 3
 CONTACT_SPEED_M_S: float = 0.25
 #: ... and its height above the clip's floor is under this (m).
 CONTACT_HEIGHT_M: float = 0.06
+#: A model's foot-contact output (a probability) above this counts as planted (product choice: the
+#: decision boundary of the binary cross-entropy the contact head is trained with).
+CONTACT_PROBABILITY: float = 0.5
 #: Share of clips held out for validation (split by clip, deterministic by file name).
 VALIDATION_FRACTION: float = 0.1
 

@@ -32,6 +32,7 @@ from .files import file_lock, lock_is_held, write_json_atomic
 from .models.generate import Generation, MotionGenerator, generate
 from .rigs.bvh import write_bvh
 from .rigs.retarget import Rig, bvh_rig, clip_from_motion
+from .rules import ik
 from .rules.apply import apply_pack
 from .rules.audit import AuditRecord, build_audit
 from .rules.pack import DEFAULT_PACK, RulePack, load_pack
@@ -118,7 +119,7 @@ class ApplyRules:
     def __call__(self, job: Job) -> None:
         assert job.generation is not None and job.motion is not None, "ApplyRules needs GenerateMotion first"
         contacts = job.generation.contacts
-        planted = None if contacts is None else {"l": contacts[:, 0] > 0.5, "r": contacts[:, 1] > 0.5}
+        planted = None if contacts is None else ik.planted(contacts)
         res = apply_pack(job.motion, job.pack, job.generation.joint_std_deg, feet=job.request.feet, planted=planted)
         job.motion = res.motion
         job.audit = build_audit(job.pack, res.during, res.before, res.after, job.generation.info)

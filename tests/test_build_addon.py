@@ -36,6 +36,10 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
                      "LICENSE-CC-BY-SA-4.0.txt", "textures/proto_000.jpg"):
             assert f"heritage_motion/motion_core/weights/patterns/{must}" in names
         assert not any("batik" in n.lower() or "decor" in n.lower() or "runs/" in n for n in names)
+    from motion_core.patterns.classifier import SHIPPED_CLASSIFIER
+    if SHIPPED_CLASSIFIER.exists():  # issue #14: the kamon classifier ships (<= 25 MB), never a research model
+        info = z.getinfo("heritage_motion/motion_core/weights/patterns/classifier.npz")
+        assert info.file_size <= 25e6
     zipfile.ZipFile(out).extractall(tmp_path / "x")
     code = ("import heritage_motion as h; from heritage_motion.motion_core.rigs import builtin, retarget; "
             "print(retarget.__name__, h.bl_info['blender']); "

@@ -10,8 +10,6 @@ registry can tell it from the phase-conditioned ``motion_mdn.npz``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from motion_core import __version__, config
 from motion_core.models.ar_mdn import FORMAT, FORMAT_VERSION, SHIPPED
 
 from .ar_model import SIGMA_FLOOR, ARMotionMDN
+from .runs import write_weights
 
 FP32_KEYS = ("mean", "std", "prior_mean", "prior_std", "pair_emb", "tpose")
 
@@ -58,12 +57,7 @@ def export(checkpoint: Path, out: Path, fp16: bool = True, extra_meta: dict | No
         "license": "CC BY-NC 4.0 (derived from the Bandai-Namco training data): non-commercial use only",
         **(extra_meta or {}),
     }
-    arrays["meta"] = np.array(json.dumps(info))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, out)
-    return out
+    return write_weights(out, arrays, info)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,6 @@ Weights are stored in fp16 by default (the shipped file); statistics stay fp32.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -16,10 +15,13 @@ import numpy as np
 import torch
 
 from motion_core import __version__, config
-from motion_core.files import save_atomic
-from motion_core.models.registry import SHIPPED
+from motion_core.models.registry import WEIGHTS
 
 from .model import MotionMDN
+from .runs import write_weights
+
+#: the phase-conditioned baseline's file (the shipped model is the autoregressive one, motion_ar.npz)
+PHASE_WEIGHTS = WEIGHTS / "motion_mdn.npz"
 
 
 def export(checkpoint: Path, out: Path, fp16: bool = True, extra_meta: dict | None = None) -> Path:
@@ -43,15 +45,13 @@ def export(checkpoint: Path, out: Path, fp16: bool = True, extra_meta: dict | No
         "license": "CC BY-NC 4.0 (derived from the training data): non-commercial use only",
         **(extra_meta or {}),
     }
-    arrays["meta"] = np.array(json.dumps(info))
-    save_atomic(out, lambda tmp: np.savez_compressed(tmp, **arrays))
-    return out
+    return write_weights(out, arrays, info)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.export_model", description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", type=Path)
-    p.add_argument("--out", type=Path, default=SHIPPED)
+    p.add_argument("--out", type=Path, default=PHASE_WEIGHTS)
     p.add_argument("--fp32", action="store_true")
     a = p.parse_args(argv)
     out = export(a.checkpoint, a.out, fp16=not a.fp32)

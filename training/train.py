@@ -31,7 +31,6 @@ import numpy as np
 import torch
 
 from motion_core import config
-from motion_core.files import save_atomic
 from motion_core.models import pose_vector as pv
 from motion_core.models.generate import skeleton_feature
 from motion_core.skeleton import canonical
@@ -40,6 +39,7 @@ from motion_core.text.encoder import load_text_encoder
 
 from .build_dataset import Progress, default_cache
 from .model import MotionMDN, mixture_nll, phase_features
+from .runs import add_run_arguments, plot_curves, save_checkpoint
 
 ROT = slice(0, pv.ROT_DIMS)
 
@@ -198,37 +198,6 @@ def cultural_loss(model: MotionMDN, log_pi, mu, sigma, pair, data_prior) -> tupl
 # Loop
 
 
-def _atomic_save(obj, path: Path) -> None:
-    save_atomic(path, lambda tmp: torch.save(obj, tmp))
-
-
-def plot_curves(log: list[dict], path: Path) -> None:
-    try:
-        import matplotlib
-    except ImportError:  # curves are a convenience; log.jsonl holds the numbers
-        print("matplotlib is not installed: no loss.png (see log.jsonl)", file=sys.stderr)
-        return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
-    steps = [r["step"] for r in log]
-    ax[0].plot(steps, [r["nll"] for r in log], label="train NLL / frame-dim")
-    val = [(r["step"], r["val_nll"]) for r in log if "val_nll" in r]
-    if val:
-        ax[0].plot(*zip(*val, strict=True), "o-", label="validation NLL")
-    ax[0].legend()
-    ax[0].set_xlabel("step")
-    for key in ("kl", "ref", "limit"):
-        if any(key in r for r in log):
-            ax[1].plot(steps, [r.get(key, np.nan) for r in log], label=key)
-    ax[1].set_yscale("log")
-    ax[1].legend()
-    ax[1].set_title("L_cul terms")
-    fig.tight_layout()
-    save_atomic(path, lambda tmp: fig.savefig(tmp, dpi=80))
-    plt.close(fig)
-
-
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, stop_at: int | None = None) -> Path:
     """Train (or resume) to ``cfg.steps``; ``stop_at`` ends this call early, with a checkpoint, as an
     interruption would. Returns the checkpoint path."""
@@ -266,7 +235,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, stop_at
         # Only tensors, dicts, lists and plain numbers/strings: loadable with torch.load(weights_only=True),
         # which runs no pickled code (numpy arrays would need it).
         meta = {"config": dataclasses.asdict(cfg), "pairs": [list(p) for p in data.pairs]}
-        _atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+        save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                       "step": step, "log": log, "meta": meta,
                       "stats": {k: torch.from_numpy(np.ascontiguousarray(getattr(data, k)))
                                 for k in ("mean", "std", "prior_mean", "prior_std", "pair_emb", "tpose")}}, ckpt)
@@ -314,17 +283,10 @@ def evaluate_nll(model: MotionMDN, val: TrainData, cfg: TrainConfig, device) -> 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="runs/full")
     p.add_argument("--cache", default="", help="training cache (default $HM_CACHE or ~/.cache/heritage-motion)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--seed", type=int)
     p.add_argument("--no-cultural", action="store_true", help="train without L_cul (ablation)")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; --resume continues")
-    p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    add_run_arguments(p, "runs/full", 0, "CPU threads (default: all cores)")
     a = p.parse_args(argv)
     cfg = TrainConfig(cache=a.cache, out=a.out, **PRESETS[a.preset])
     for k in ("steps", "batch", "seed", "checkpoint_every"):

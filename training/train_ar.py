@@ -69,7 +69,8 @@ from motion_core.text.encoder import load_text_encoder
 
 from .ar_model import ARMotionMDN, mixture_nll, sample_mixture
 from .build_dataset import default_cache
-from .train import joint_angles, plot_curves
+from .runs import add_run_arguments, plot_curves, save_checkpoint
+from .train import joint_angles
 
 ROT = slice(0, pv.ROT_DIMS)
 
@@ -349,10 +350,6 @@ class StepLoss(torch.nn.Module):
         return loss, parts
 
 
-def _atomic_save(obj, path: Path) -> None:
-    save_atomic(path, lambda tmp: torch.save(obj, tmp))
-
-
 def _dist_setup(device: str):
     """(rank, world size, torch device) for this process; joins the process group under torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -438,7 +435,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_at: int | None = None, pr
 
     def save() -> None:
         meta = {"config": dataclasses.asdict(cfg)}
-        _atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+        save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                       "step": step, "log": log, "meta": meta, "stats": stats_state(stats)}, ckpt)
         plot_curves(log, out / "loss.png")
         write_atomic(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
@@ -498,17 +495,10 @@ def evaluate_nll(model, val: Data, stats: Stats, table: TokenTable, cfg: TrainCo
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.train_ar", description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="runs/ar")
     p.add_argument("--cache", default="", help="training cache (default $HM_CACHE or ~/.cache/heritage-motion)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--seed", type=int)
     p.add_argument("--no-cultural", action="store_true", help="train without L_cul (ablation)")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; --resume continues")
-    p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; per process under torchrun)")
+    add_run_arguments(p, "runs/ar", 1, "CPU threads (default 1; per process under torchrun)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: under torchrun one GPU per process (nccl) when CUDA is available, else CPU "
                         "(gloo); a plain process stays on the CPU unless --device cuda")

@@ -22,12 +22,11 @@ API::
     out = generate_ar(model, tokens, tpose, seconds, seed, mode="canonical", temperature=0.6)
     out.vectors (T, 130) raw pose vectors, out.contacts (T, 2) probabilities, out.info (dict)
     motion = to_motion(model, out.vectors)                 # canonical Motion at 25 fps
-    ik.lock_feet(motion, pack, planted=planted(out.contacts))  # the model's contacts drive the foot locks
+    ik.lock_feet(motion, pack, planted=ik.planted(out.contacts))  # the model's contacts drive the foot locks
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,24 +234,19 @@ def load_ar_model(path: str | Path | None = None) -> ARModel:
     if not path.exists():
         raise ARModelError(f"autoregressive motion model not found at {path}; "
                            "train and export one (python -m training.train_ar, python -m training.export_ar)")
+    def check(meta: dict) -> None:
+        if meta.get("format") != FORMAT:
+            kind = meta.get("model") or (f"phase-conditioned MDN (format {meta['format']})" if "format" in meta
+                                         else "different kind of")
+            raise ARModelError(f"{path} holds a {kind} model, not {FORMAT}; {TO_DO}")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ARModelError(f"{path} is format version {meta.get('format_version')}, this code reads "
+                               f"{FORMAT_VERSION}; {TO_DO}")
+
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if "meta" not in z.files:
-                raise ARModelError(f"{path} is not a Heritage Motion autoregressive model (no metadata); {TO_DO}")
-            meta = json.loads(str(z["meta"]))
-            if meta.get("format") != FORMAT:
-                kind = meta.get("model") or (f"phase-conditioned MDN (format {meta['format']})" if "format" in meta
-                                             else "different kind of")
-                raise ARModelError(f"{path} holds a {kind} model, not {FORMAT}; {TO_DO}")
-            if meta.get("format_version") != FORMAT_VERSION:
-                raise ARModelError(f"{path} is format version {meta.get('format_version')}, this code reads "
-                                   f"{FORMAT_VERSION}; {TO_DO}")
+        params, meta = read_weights(path, REQUIRED[:-1], "autoregressive model", TO_DO, check)
     except ARModelError:
         raise
-    except Exception as e:  # zip, pickle and JSON errors all mean a corrupt file
-        raise ARModelError(f"{path} is unreadable ({type(e).__name__}); {TO_DO}") from None
-    try:
-        params, meta = read_weights(path, REQUIRED[:-1], "autoregressive model", TO_DO)
     except ModelError as e:
         raise ARModelError(str(e)) from None
     return ARModel(params, meta, str(path))
@@ -418,12 +412,6 @@ def ground_root(vectors: np.ndarray, contacts: np.ndarray, tpose: np.ndarray, fp
     before = float(np.linalg.norm(slide, axis=-1)[planted].mean()) if planted.any() else 0.0
     return vec.astype(np.float32), {"planted_share": round(float(planted.any(1).mean()), 3),
                                     "ankle_slide_before_m_per_frame": round(before, 4)}
-
-
-def planted(contacts: np.ndarray, threshold: float = 0.5) -> dict[str, np.ndarray]:
-    """(T, 2) contact probabilities -> {'l', 'r'}: (T,) bool, the form ``motion_core.ik.lock_feet`` takes."""
-    c = np.asarray(contacts) > threshold
-    return {"l": c[:, 0], "r": c[:, 1]}
 
 
 def to_motion(model: ARModel, vectors: np.ndarray) -> Motion:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -84,15 +85,22 @@ class Weights:
         return x @ self.params[name + ".weight"].T + self.params[name + ".bias"]
 
 
-def read_weights(path: Path, required: tuple[str, ...], what: str, to_do: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(float32 arrays, metadata) of an exported ``.npz``; ModelError naming ``path`` and ``to_do`` when
-    it lacks an array of ``required``, is unreadable or holds NaN."""
+def read_weights(path: Path, required: tuple[str, ...], what: str, to_do: str,
+                 check_meta: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(float32 arrays, metadata) of an exported ``.npz``, in one pass over the file; ModelError naming
+    ``path`` and ``to_do`` when it has no metadata, lacks an array of ``required``, is unreadable or holds
+    NaN. ``check_meta`` (raising ModelError) sees the metadata before the arrays are checked, so a file of
+    another kind is named as such rather than as one missing arrays."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in (*required, "meta") if k not in z.files]
+            if "meta" not in z.files:
+                raise ModelError(f"{path} is not a Heritage Motion {what} (no metadata); {to_do}")
+            meta = json.loads(str(z["meta"]))
+            if check_meta is not None:
+                check_meta(meta)
+            missing = [k for k in required if k not in z.files]
             if missing:
                 raise ModelError(f"{path} is not a Heritage Motion {what}: it lacks {', '.join(missing)}; {to_do}")
-            meta = json.loads(str(z["meta"]))
             params = {k: z[k].astype(np.float32) for k in z.files if k != "meta"}
     except ModelError:
         raise

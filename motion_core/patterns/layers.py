@@ -63,7 +63,9 @@ def _pad(x: np.ndarray, pad: int, mode: str) -> np.ndarray:
     if mode not in ("zeros", "reflect", "replicate"):
         raise ValueError(f"padding mode {mode!r}: expected zeros, reflect or replicate")
     widths = ((0, 0), (0, 0), (pad, pad), (pad, pad))
-    return np.pad(x, widths, mode={"zeros": "constant", "reflect": "reflect", "replicate": "edge"}[mode])
+    if mode == "zeros":
+        return np.pad(x, widths)
+    return np.pad(x, widths, mode="reflect" if mode == "reflect" else "edge")
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1, pad: int = 0,

@@ -180,6 +180,13 @@ def solve(motion: Motion, targets: dict[str, np.ndarray], chain: tuple[str, ...]
     return IKResult(out, iters, err, streak >= patience, projected, rejected)
 
 
+def planted(contacts: np.ndarray, threshold: float = config.CONTACT_PROBABILITY) -> dict[str, np.ndarray]:
+    """A model's (T, 2) contact probabilities (left, right foot) -> {'l', 'r'}: (T,) bool, the form
+    :func:`lock_feet` takes."""
+    c = np.asarray(contacts) > threshold
+    return {"l": c[:, 0], "r": c[:, 1]}
+
+
 def contacts(motion: Motion) -> dict[str, np.ndarray]:
     """(T,) bool per foot ('l', 'r'): the toe is within CONTACT_HEIGHT_M of the clip's floor and
     slower than CONTACT_SPEED_M_S (config)."""

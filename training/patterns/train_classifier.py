@@ -1,0 +1,450 @@
+"""Train the pattern classifier (issue #14; model in classifier_model.py, numpy runtime in
+motion_core/patterns/classifier.py).
+
+    python -m training.patterns.train_classifier                      # the shipped model: kamon only
+        -> runs/classifier-kamon/ (checkpoint, log, loss plot) and motion_core/weights/patterns/classifier.npz
+    python -m training.patterns.train_classifier --set research --run runs/classifier-research \
+        --out runs/classifier-research/classifier.npz
+        (kamon + batik + decor: evaluation only, never shipped; ablations: --fusion concat, --augment none)
+    python -m training.patterns.train_classifier --data FOLDER [--out FILE]
+        a user's archive in the pattern library's format (FOLDER/captions.jsonl: image, caption, culture,
+        licence; an optional "label" field is the class, else the caption is). Checked before any training;
+        a bad folder is refused with one line and exit status 2.
+
+Seeded (--seed), one thread, resumable (the run folder's checkpoint.pt is picked up unless --fresh),
+progress every 50 steps, loss plot ``loss.png`` in the run folder. Training uses the train part only;
+the validation part (15 % of the training sources) fits the temperature (calibration) and the unknown
+threshold (max softmax below it -> "unknown"; chosen so that ``COVERAGE`` of the validation images are
+answered). Augmentation: pad-and-crop, flip, brightness/contrast, and the damage simulator
+(motion_core.patterns.damage, half of the views); ``EXTRA_AUGMENT`` is the hook for another source
+(``augment(images, labels, rng) -> images``, e.g. the GAN of #13 once it lands: --extra module:function).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "motion_core" / "weights" / "patterns" / "classifier.npz"
+COVERAGE = 0.9
+OOD_K, OOD_COVERAGE = 5, 0.95  # image statistics' mean cosine to the 5 nearest training images; 95 % of validation kept
+P_NO_TEXT, P_CULTURE_ONLY = 0.4, 0.2  # text dropout: 40 % no text, 20 % culture phrase only, 40 % full text
+DAMAGE_VIEWS = 2
+
+Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
+
+
+def fail(msg: str) -> None:
+    print(f"train_classifier: {msg}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+# ----------------------------------------------------------------------------------------- data
+
+def user_archive(folder: Path):
+    """A ClassifierSet from a user's folder (library format); refuses with one line on any problem."""
+    from motion_core.patterns.library import CAPTIONS, IMAGE_SUFFIXES, LibraryError, pil_reader, read_captions, to_square
+    from training.patterns.classifier_data import ClassifierSet
+    from training.patterns.data import _hash01
+
+    entries, problems = read_captions(folder)
+    listed = {e["image"] for e in entries}
+    if folder.is_dir() and not problems:
+        for p in sorted(folder.iterdir()):
+            if p.suffix.lower() in IMAGE_SUFFIXES and p.name not in listed:
+                problems.append(f"{p.name} has no line in {CAPTIONS}")
+    images = []
+    for e in entries if not problems else []:
+        p = folder / e["image"]
+        if not p.is_file():
+            problems.append(f"{e['image']} (line {e['line']}) not found")
+            continue
+        try:
+            images.append(to_square(pil_reader(p)))
+        except (LibraryError, Exception) as err:  # any decoder failure is the file's problem
+            problems.append(f"{e['image']} is unreadable ({err})")
+    labels = [str(e.get("label") or e["caption"]).strip() for e in entries]
+    if not problems and len(set(labels)) < 2:
+        problems.append("needs at least two different labels (the optional \"label\" field, else the caption)")
+    if problems:
+        fail(f"{folder}: cannot train on this folder ({len(problems)} problem(s), nothing written): "
+             + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
+    classes = sorted(set(labels))
+    part = np.array(["val" if _hash01("val:" + e["image"]) < 0.15 else "train" for e in entries])
+    for c in classes:  # every class keeps at least one training image
+        idx = [i for i, lab in enumerate(labels) if lab == c]
+        if all(part[i] == "val" for i in idx):
+            part[idx[0]] = "train"
+    cultures = [e["culture"].strip() for e in entries]
+    texts = [e.get("text", "").strip() or c for e, c in zip(entries, cultures, strict=True)]
+    cs = ClassifierSet(images=np.stack(images), y=np.array([classes.index(lab) for lab in labels]), part=part,
+                       dataset=["user"] * len(entries), text=texts, culture_text=cultures,
+                       path=[e["image"] for e in entries],
+                       meta=[{"licence": e["licence"], "source": str(folder)} for e in entries], classes=classes)
+    class_culture = {c: max(set(cu for lab, cu in zip(labels, cultures, strict=True) if lab == c),
+                            key=lambda k, c=c: sum(1 for lab, cu in zip(labels, cultures, strict=True)
+                                                   if lab == c and cu == k)) for c in classes}
+    return cs, class_culture
+
+
+# --------------------------------------------------------------------------------- augmentation
+
+def standard_augment(x: np.ndarray, rng: np.random.Generator, rotate: np.ndarray | None = None) -> np.ndarray:
+    """(N, 64, 64, 3) float [0, 1]: pad 6 px (edge) and crop back, flip, brightness/contrast; where
+    ``rotate`` (N,) is true (crests: drawn to be seen from any quarter turn) also a random quarter turn."""
+    n, h, w, _ = x.shape
+    xp = np.pad(x, ((0, 0), (6, 6), (6, 6), (0, 0)), mode="edge")
+    out = np.empty_like(x)
+    for i in range(n):
+        dy, dx = rng.integers(0, 13, 2)
+        v = xp[i, dy:dy + h, dx:dx + w]
+        if rng.random() < 0.5:
+            v = v[:, ::-1]
+        if rotate is not None and rotate[i]:
+            v = np.rot90(v, int(rng.integers(0, 4)))
+        c, b = rng.uniform(0.8, 1.2), rng.uniform(-0.08, 0.08)
+        out[i] = np.clip((v - 0.5) * c + 0.5 + b, 0, 1)
+    return out
+
+
+def damage_pool(images: np.ndarray, seed: int) -> np.ndarray:
+    """DAMAGE_VIEWS damaged copies of each image (N, V, 64, 64, 3) uint8, seeded."""
+    from motion_core.patterns.damage import damage, random_params
+
+    rng = np.random.default_rng(seed + 7919)
+    out = np.empty((len(images), DAMAGE_VIEWS, *images.shape[1:]), np.uint8)
+    for i, im in enumerate(images):
+        for v in range(DAMAGE_VIEWS):
+            d = damage(im.astype(np.float32) / 255, rng, random_params(rng))
+            out[i, v] = np.clip(d * 255 + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def load_extra(spec: str | None) -> Augment | None:
+    if not spec:
+        return None
+    mod, _, fn = spec.partition(":")
+    return getattr(importlib.import_module(mod), fn)
+
+
+# ------------------------------------------------------------------------------------- training
+
+def batch_text(texts: list[str], cache_states: dict, idx: np.ndarray, mode: np.ndarray, culture_text: list[str]):
+    from training.patterns.classifier_data import pad_states
+
+    st = []
+    for i, m in zip(idx, mode, strict=True):
+        t = "" if m == 0 else (culture_text[i] if m == 1 else texts[i])
+        st.append(cache_states.get(t) if t else None)
+    return pad_states([None if s is None else s.astype(np.float32) for s in st])
+
+
+def all_states(cs) -> dict:
+    from training.patterns.classifier_data import TextCache
+
+    return TextCache().get(list(cs.text) + list(cs.culture_text))
+
+
+def logits_for(model, cs, idx: np.ndarray, states: dict, text_mode: int, batch: int = 128) -> np.ndarray:
+    """Logits (len(idx), C) in eval mode; text_mode 0 none, 1 culture phrase, 2 full text."""
+    import torch
+
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for s in range(0, len(idx), batch):
+            b = idx[s:s + batch]
+            tx, pad = batch_text(cs.text, states, b, np.full(len(b), text_mode), cs.culture_text)
+            im = torch.from_numpy(cs.images[b].astype(np.float32) / 255).permute(0, 3, 1, 2)
+            out.append(model(im, torch.from_numpy(tx), torch.from_numpy(pad)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(cs.classes)), np.float32)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature minimising validation NLL (grid search in log space; 1.0 when no data)."""
+    if len(y) == 0:
+        return 1.0
+    best, best_t = np.inf, 1.0
+    for t in np.exp(np.linspace(np.log(0.25), np.log(8), 121)):
+        z = logits / t
+        z = z - z.max(1, keepdims=True)
+        nll = -(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean()
+        if nll < best:
+            best, best_t = nll, float(t)
+    return best_t
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def train(cs, run: Path, steps: int, batch: int, seed: int, fusion: str, augment: str, extra: Augment | None,
+          fresh: bool, dim: int, depth: int, lr: float = 1e-3, balance: bool = False, rotate: bool = False,
+          token_drop: float = 0.0, p_text: tuple[float, float] = (P_NO_TEXT, P_CULTURE_ONLY)) -> tuple:
+    """Train (or resume) and return (model, text states). ``balance``: class-balanced sampling;
+    ``rotate``: quarter turns of crest images; ``token_drop``: share of a full text's tokens hidden per
+    view; ``p_text``: shares of views with no text and with the culture phrase only (the rest: full
+    text). The defaults are the recipe of the reported models; the three options were tried on kamon and
+    were worse on its validation part (docs/classifier.md)."""
+    import torch
+    from torch.nn import functional as F
+
+    from training.patterns.classifier_model import PatternClassifier
+
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    run.mkdir(parents=True, exist_ok=True)
+    states = all_states(cs)
+    tr = np.flatnonzero(cs.part == "train")
+    model = PatternClassifier(len(cs.classes), dim=dim, depth=depth, fusion=fusion)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    rng = np.random.default_rng(seed)
+    recipe = {"balance": balance, "rotate": rotate, "token_drop": token_drop, "p_text": list(p_text),
+              "augment": augment, "batch": batch, "seed": seed}
+    step, history = 0, []
+    ckpt = run / "checkpoint.pt"
+    if ckpt.exists() and not fresh:
+        c = torch.load(ckpt, weights_only=False)
+        if c["config"] == model.config and c["steps"] == steps and c.get("recipe", recipe) == recipe:
+            model.load_state_dict(c["model"])
+            opt.load_state_dict(c["opt"])
+            step, history = c["step"], c["history"]
+            rng.bit_generator.state = c["rng"]
+            torch.set_rng_state(c["torch_rng"])
+            print(f"resumed at step {step}/{steps}", flush=True)
+        else:
+            print("checkpoint is for another configuration: starting afresh", flush=True)
+    pool = damage_pool(cs.images[tr], seed) if augment == "standard" else None
+    # class-balanced sampling: each class drawn equally often (macro F1 and mAP weigh classes equally)
+    counts = np.bincount(cs.y[tr], minlength=len(cs.classes)).astype(float)
+    prob = 1.0 / counts[cs.y[tr]]
+    prob /= prob.sum()
+    crest = np.array([d in ("kamon", "user") for d in cs.dataset])
+    t0 = time.time()
+    warm = max(steps // 20, 1)
+    while step < steps:
+        lr_now = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * step / steps))
+        for g in opt.param_groups:
+            g["lr"] = lr_now
+        pick = rng.choice(len(tr), batch, p=prob) if balance else rng.integers(0, len(tr), batch)
+        b = tr[pick]
+        x = cs.images[b].astype(np.float32) / 255
+        if augment == "standard":
+            dmg = rng.random(batch) < 0.5
+            x[dmg] = pool[pick[dmg], rng.integers(0, DAMAGE_VIEWS, int(dmg.sum()))].astype(np.float32) / 255
+            x = standard_augment(x, rng, crest[b] if rotate else None)
+        if extra is not None:
+            x = np.ascontiguousarray(extra(x, cs.y[b], rng), np.float32)
+            if x.shape != (len(b), *cs.images.shape[1:]):
+                fail(f"--extra {extra.__name__} returned images of shape {x.shape}, expected {(len(b), *cs.images.shape[1:])}")
+        u = rng.random(batch)
+        mode = np.where(u < p_text[0], 0, np.where(u < p_text[0] + p_text[1], 1, 2))
+        tx, pad = batch_text(cs.text, states, b, mode, cs.culture_text)
+        if token_drop > 0:
+            drop = (rng.random(pad.shape) < token_drop) & (mode == 2)[:, None]
+            drop[:, 0] = False  # keep [CLS]: a full text never vanishes entirely
+            pad = pad | drop
+        model.train()
+        logits = model(torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(tx), torch.from_numpy(pad))
+        loss = F.cross_entropy(logits, torch.from_numpy(cs.y[b]), label_smoothing=0.1)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        history.append(float(loss.detach()))
+        if step % 50 == 0 or step == steps:
+            el = time.time() - t0
+            print(f"step {step}/{steps} loss {np.mean(history[-50:]):.3f} lr {lr_now:.2e} {el:.0f}s", flush=True)
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "steps": steps,
+                        "history": history, "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                        "config": model.config, "recipe": recipe}, run / "checkpoint.tmp")
+            os.replace(run / "checkpoint.tmp", ckpt)
+    plot_loss(history, run / "loss.png")
+    return model, states
+
+
+def plot_loss(history: list[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = np.array(history)
+    k = 25
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    ax.plot(h, lw=0.5, alpha=0.4, label="batch")
+    if len(h) > k:
+        ax.plot(np.arange(k - 1, len(h)), np.convolve(h, np.ones(k) / k, "valid"), lw=1.5, label=f"mean of {k}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (label smoothing 0.1)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def image_features(model, images: np.ndarray, batch: int = 128) -> np.ndarray:
+    """(N, D) unit image features: the [CLS] token after the image encoder (no text involved)."""
+    import torch
+
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for s in range(0, len(images), batch):
+            x = torch.from_numpy(images[s:s + batch].astype(np.float32) / 255).permute(0, 3, 1, 2)
+            out.append(model.image_tokens(x)[:, 0].numpy())
+    f = np.concatenate(out)
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-8)
+
+
+def knn_similarity(f: np.ndarray, bank: np.ndarray, k: int = OOD_K, exclude_self: bool = False) -> np.ndarray:
+    """(N,) mean cosine of each feature to its k nearest bank features."""
+    sims = f @ bank.T
+    if exclude_self:
+        np.fill_diagonal(sims, -np.inf)
+    k = min(k, bank.shape[0] - int(exclude_self))
+    return np.sort(sims, axis=1)[:, -k:].mean(1)
+
+
+def ood_calibrate(model, cs) -> tuple[np.ndarray, float, dict]:
+    """The training images' statistics (motion_core.patterns.classifier.image_statistics: the in-set
+    bank) and the kNN threshold: the share OOD_COVERAGE of validation images (else training images,
+    each left out) lies above it. (The classifier's own [CLS] feature and the pattern encoder's phi
+    were tried first and separate far worse: docs/classifier.md.)"""
+    from motion_core.patterns.classifier import image_statistics
+
+    tr, va = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "val")
+    bank = image_statistics(cs.images[tr])
+    if len(va):
+        sim = knn_similarity(image_statistics(cs.images[va]), bank)
+    else:
+        sim = knn_similarity(bank, bank, exclude_self=True)
+    thr = float(np.quantile(sim, 1 - OOD_COVERAGE))
+    return bank, thr, {"ood_k": OOD_K, "ood_threshold": thr, "ood_target_coverage": OOD_COVERAGE,
+                       "ood_descriptor": "image_statistics (grey histogram, saturation, gradient)",
+                       "ood_bank_images": int(len(tr))}
+
+
+def calibrate(model, cs, states) -> tuple[float, float, dict]:
+    """(temperature, threshold, report) from the validation part (else the training part)."""
+    va = np.flatnonzero(cs.part == "val")
+    used = "validation part of train"
+    if len(va) == 0:
+        va, used = np.flatnonzero(cs.part == "train"), "training images (no validation part)"
+    # Calibrate over the two uses: image only and image + full text, pooled.
+    z = np.concatenate([logits_for(model, cs, va, states, 0), logits_for(model, cs, va, states, 2)])
+    y = np.concatenate([cs.y[va], cs.y[va]])
+    t = fit_temperature(z, y)
+    conf = softmax(z / t).max(1)
+    thr = float(np.quantile(conf, 1 - COVERAGE))
+    return t, thr, {"calibrated_on": used, "images": int(len(va)), "temperature": t, "threshold": thr,
+                    "target_coverage": COVERAGE, "val_accuracy_image_only": float(
+                        (z[:len(va)].argmax(1) == cs.y[va]).mean())}
+
+
+def export(model, cs, out: Path, class_culture: dict, temperature: float, threshold: float, info: dict,
+           ood_bank: np.ndarray | None = None, class_display: dict | None = None) -> None:
+    from motion_core.files import atomic_path
+
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    meta = {"format": "heritage-motion pattern classifier 1", "config": model.config, "classes": cs.classes,
+            "class_culture": class_culture, "class_display": class_display or {}, "temperature": temperature,
+            "threshold": threshold, **info}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            extra = {} if ood_bank is None else {"ood_bank": ood_bank.astype(np.float32)}
+            np.savez(f, meta_json=np.array(json.dumps(meta, ensure_ascii=False)), **extra, **sd)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", choices=("kamon", "research"), default="kamon",
+                    help="the shared data: kamon (shipped model) or research (kamon + batik + decor, never shipped)")
+    ap.add_argument("--data", type=Path, help="a user's archive folder (captions.jsonl format) instead of --set")
+    ap.add_argument("--out", type=Path, help="weights file (default: the shipped path for --set kamon, "
+                                             "RUN/classifier.npz otherwise)")
+    ap.add_argument("--run", type=Path, help="run folder (checkpoint, log, loss plot); default runs/classifier-<set>")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--fusion", choices=("xattn", "concat"), default="xattn")
+    ap.add_argument("--augment", choices=("standard", "none"), default="standard")
+    ap.add_argument("--balance", action="store_true", help="class-balanced sampling (tried; worse on validation)")
+    ap.add_argument("--rotate", action="store_true", help="quarter turns of crest images (tried; worse on validation)")
+    ap.add_argument("--token-drop", type=float, default=0.0, help="share of a full text's tokens hidden per view")
+    ap.add_argument("--p-text", default=f"{P_NO_TEXT},{P_CULTURE_ONLY}",
+                    help="shares of training views with no text and with the culture phrase only")
+    ap.add_argument("--extra", help="module:function, an extra augmentation augment(images, labels, rng) -> images")
+    ap.add_argument("--fresh", action="store_true", help="ignore a checkpoint in the run folder")
+    a = ap.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from training.patterns.classifier_data import CULTURE_OF, build, culture_of, display_name
+
+    if a.data is not None:
+        if a.out is not None and a.out.suffix != ".npz":
+            fail(f"--out {a.out}: the weights file must end in .npz")
+        cs, class_culture = user_archive(a.data)
+        run = a.run or REPO / "runs" / f"classifier-user-{a.data.resolve().name}"
+        out = a.out or a.data / "classifier.npz"
+        steps = a.steps or int(np.clip(20 * len(cs.y), 200, 1500))
+        info = {"trained_on": f"user archive {a.data.resolve()}", "licence": "the archive owner's (per image in "
+                "captions.jsonl)", "licences": sorted({m["licence"] for m in cs.meta}), "cultures": sorted(
+                set(class_culture.values())), "text": "the culture field (or an optional 'text' field)"}
+    else:
+        datasets = ("kamon",) if a.set == "kamon" else ("kamon", "batik", "decor")
+        cs = build(datasets)
+        class_culture = {c: culture_of(c) for c in cs.classes}
+        run = a.run or REPO / "runs" / f"classifier-{a.set}"
+        out = a.out or (SHIPPED if a.set == "kamon" else run / "classifier.npz")
+        steps = a.steps or 800
+        from training.patterns.classifier_data import CULTURE_PHRASES
+
+        info = {"trained_on": "Kamon data set (Sakana AI; Ansei Bukan prints from CODH, Wikimedia images)"
+                if a.set == "kamon" else "kamon + batik-ragam + traditional-decor (evaluation only, not shippable)",
+                "licence": "CC BY-SA 4.0 (see PATTERNS_NOTICE.md)" if a.set == "kamon" else "not for distribution",
+                "cultures": sorted({CULTURE_OF[d] for d in datasets}),
+                "culture_phrases": {k: v for k, v in CULTURE_PHRASES.items() if k in {CULTURE_OF[d] for d in datasets}},
+                "leak_report": cs.leak_report}
+    extra = load_extra(a.extra)
+    print(f"{len(cs.classes)} classes, {int((cs.part == 'train').sum())} train / {int((cs.part == 'val').sum())} val"
+          f" / {int((cs.part == 'test').sum())} test images; {steps} steps of {a.batch}", flush=True)
+    t0 = time.time()
+    try:
+        p_text = tuple(float(v) for v in a.p_text.split(","))
+        assert len(p_text) == 2 and min(p_text) >= 0 and sum(p_text) <= 1
+    except (ValueError, AssertionError):
+        fail(f"--p-text {a.p_text}: expected two shares such as 0.4,0.2")
+    model, states = train(cs, run, steps, a.batch, a.seed, a.fusion, a.augment, extra, a.fresh, a.dim, a.depth,
+                          balance=a.balance, rotate=a.rotate, token_drop=a.token_drop, p_text=p_text)  # type: ignore[arg-type]
+    temp, thr, rep = calibrate(model, cs, states)
+    print(f"calibration: temperature {temp:.3f}, threshold {thr:.3f} ({rep['calibrated_on']})", flush=True)
+    bank, ood_thr, ood_rep = ood_calibrate(model, cs)
+    rep.update(ood_rep)
+    print(f"out-of-set check: kNN similarity threshold {ood_thr:.3f}", flush=True)
+    info.update({"calibration": rep, "steps": steps, "batch": a.batch, "seed": a.seed, "augment": a.augment,
+                 "balance": a.balance, "rotate": a.rotate, "token_drop": a.token_drop, "p_text": a.p_text,
+                 "extra_augment": a.extra or None, "train_seconds_this_session": round(time.time() - t0, 1),
+                 "text_encoder": "all-MiniLM-L6-v2 token states (frozen), motion_core/text/encoder.py"})
+    (run / "train_info.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
+    display = {} if a.data is not None else {c: display_name(c) for c in cs.classes}
+    export(model, cs, out, class_culture, temp, thr, info, bank, display)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
