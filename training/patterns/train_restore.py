@@ -1,6 +1,6 @@
 """Train the restoration GAN (seed 001 section 3.3, issue #13), resumable, on one CPU thread.
 
-    python -m training.patterns.train_restore --out runs/restore            # the shipped run
+    python -m training.patterns.train_restore --out runs/restore            # the shipped run (4000 steps, seed 0)
     python -m training.patterns.export_restore --run runs/restore          # -> motion_core/weights/patterns/restore.npz
 
 Data: the kamon set's Ansei Bukan prints only (``kamon/edo`` train split and ``kamon/edo-undescribed``,
@@ -248,7 +248,7 @@ def train(out: Path, steps: int, seed: int = 0, batch: int = BATCH, crop: int = 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/restore"))
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=4000)  # the shipped run
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--crop", type=int, default=CROP)
