@@ -28,9 +28,9 @@ _cli = None
 
 
 def _classes():
-    from . import operators, panels, pattern_operators, preferences, properties
+    from . import operators, panels, pattern_gan_operators, pattern_operators, preferences, properties
     return [preferences.HM_AddonPreferences, properties.HM_Settings, *operators.CLASSES, *pattern_operators.CLASSES,
-            *panels.CLASSES]
+            *pattern_gan_operators.CLASSES, *panels.CLASSES]
 
 
 def _cli_handler(argv: list[str]) -> int:
@@ -64,3 +64,5 @@ def unregister() -> None:
     while _registered:
         bpy.utils.unregister_class(_registered.pop())
     operators.MODELS.clear()  # drop loaded weights
+    from . import pattern_gan_operators
+    pattern_gan_operators.clear()

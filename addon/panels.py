@@ -139,6 +139,11 @@ class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s 
         row = box.row(align=True)
         row.operator("heritage_motion.build_pattern_library", icon="FILE_NEW", text="Build")
         row.operator("heritage_motion.preview_pattern_bank", icon="IMAGE_DATA", text="Preview")
+        box = layout.box()  # the pattern GAN (#13): variants and the coherent animation
+        box.label(text="Pattern GAN (64 px, kamon)", icon="SHADERFX")
+        row = box.row(align=True)
+        row.operator("heritage_motion.generate_pattern_variant", icon="IMAGE_DATA", text="Variant")
+        row.operator("heritage_motion.animate_pattern", icon="SEQUENCE", text="Animate")
 
 
 class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
