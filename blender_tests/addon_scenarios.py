@@ -419,6 +419,7 @@ def pattern_gan_variant_and_animation(out: Path) -> None:
     scene.collection.objects.link(light)
     scene.render.engine = "CYCLES"
     scene.cycles.samples = 4
+    scene.cycles.use_denoising = False  # Debian's 3.4.1 is built without OpenImageDenoise
     scene.cycles.device = "CPU"
     scene.render.resolution_x = scene.render.resolution_y = 48
     scene.render.resolution_percentage = 100

@@ -2,7 +2,12 @@
 ``training/patterns/train_gan_variants.py``, stage 2).
 
     driver energy e_t in [0, 1] (per frame), noise n_t (16, from the seed), (z0, c)
-        -> LSTM (128) -> z_t = z0 + 1.0 tanh(W h_t) -> frame_t = G(z_t, c)   (variants.PatternGAN)
+        -> LSTM (128) -> step v_t = tanh(W h_t)
+        -> z_t = |z0| normalise(z_{t-1} + 0.08 e_t v_t)  -> frame_t = G(z_t, c)   (variants.PatternGAN)
+
+The latent walks on the sphere of z0's radius (where the prior's samples lie) by steps proportional
+to the driver: where the driver is still (e_t = 0) the frame is exactly the previous one, by
+construction. What training decides is how the pattern moves while the driver moves.
 
 The trajectory network was trained against the image discriminator and a BiLSTM temporal
 discriminator (seed 001 section 3.3.4) that compares the frames' changes, given the driver, with
@@ -67,7 +72,15 @@ def trajectory(gan: PatternGAN, energy: np.ndarray, noise: np.ndarray, z0: np.nd
     h = layers.lstm(x, w[p + "lstm.weight_ih_l0"], w[p + "lstm.weight_hh_l0"], w[p + "lstm.bias_ih_l0"],
                     w[p + "lstm.bias_hh_l0"])[0]
     step = float(gan.meta.get("z_step", config.ANIM_Z_STEP))
-    return (z0[None] + step * np.tanh(layers.linear(h, w[p + "head.weight"], w[p + "head.bias"]))).astype(np.float32)
+    v = np.tanh(layers.linear(h, w[p + "head.weight"], w[p + "head.bias"]))
+    r = float(np.linalg.norm(z0))
+    z = np.asarray(z0, np.float32)
+    out = np.zeros((t, len(z)), np.float32)
+    for i in range(t):
+        z = z + step * float(energy[i]) * v[i]
+        z = (z / max(float(np.linalg.norm(z)), 1e-12) * r).astype(np.float32)
+        out[i] = z
+    return out
 
 
 def latents(gan: PatternGAN, driver: np.ndarray, condition: Condition, seed: int,

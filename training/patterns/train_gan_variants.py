@@ -180,7 +180,7 @@ def plot_losses(out: Path) -> None:
 
 # -- stage 1 ---------------------------------------------------------------------------------------
 def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_all: torch.Tensor,
-              c_all: torch.Tensor) -> tuple[Generator, Discriminator]:
+              c_all: torch.Tensor) -> tuple[Generator, Discriminator, int]:
     torch.manual_seed(seed)
     g, d = Generator(), Discriminator()
     og = torch.optim.Adam(g.parameters(), config.GAN_LR, betas=(0.5, 0.999))
@@ -227,7 +227,7 @@ def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_al
     save_ckpt(ck, {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
                    "od": od.state_dict(), "gen": gen.get_state(), "step": step})
     print(f"[gan] stage 1 stopped at step {step}", flush=True)
-    return g, d
+    return g, d, step
 
 
 # -- stage 2 ---------------------------------------------------------------------------------------
@@ -344,14 +344,13 @@ def train(out: Path, steps: int, seed: int = 0, anim_steps: int = 700, minutes: 
           f"{len(names)} classes", flush=True)
     x_all = torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2).contiguous()
     c_all = torch.from_numpy(vis)
-    g, d = train_gan(out, steps, seed, minutes, batch, x_all, c_all)
+    g, d, gan_steps = train_gan(out, steps, seed, minutes, batch, x_all, c_all)
     recalibrate_bn(g, c_all, seed=seed)
     z = np.load(ENCODER)
     feat = FeatureNet({k: z[k] for k in z.files})
     trajs = {name: train_anim(out, name, anim_steps, seed, anim_minutes, anim_batch, g, d, feat, x_all, c_all)
              for name in ("temporal", "ablation")}
-    gs = read_log(out / "log_gan.jsonl")
-    info = {"seed": seed, "gan_steps": gs[-1]["step"] if gs else 0, "gan_batch": batch,
+    info = {"seed": seed, "gan_steps": gan_steps, "gan_batch": batch,
             "anim_steps": {k: (read_log(out / f"log_anim_{k}.jsonl") or [{"step": 0}])[-1]["step"] for k in trajs},
             "train_images": len(images), "data": "kamon train split (training/patterns/data.py)",
             "encoder": "pattern_encoder.npz"}
