@@ -134,12 +134,12 @@ GAN_D_ATTN_AFTER: int = 1
 GAN_SIZE: int = 64
 #: Adam learning rate and betas (product choice: DCGAN's 2e-4, (0.5, 0.999); the seed gives none).
 GAN_LR: float = 2e-4
-#: Animation (product choices): per-frame noise size, trajectory LSTM width, largest latent step per
-#: frame at full driver energy (per coordinate, before the walk is put back on z0's sphere: about
-#: 0.8 of |z| ~ 10, i.e. about 4.6 degrees on the sphere per frame), training sequence length in frames.
+#: Animation (product choices): per-frame noise size, trajectory LSTM width, latent step per frame at
+#: full driver energy as a share of |z| (0.05: about 2.9 degrees on z's sphere; the step's length is
+#: set by the driver, its direction by the network), training sequence length in frames.
 ANIM_NOISE_DIM: int = 16
 ANIM_HIDDEN: int = 128
-ANIM_Z_STEP: float = 0.08
+ANIM_Z_STEP: float = 0.05
 ANIM_TRAIN_FRAMES: int = 12
 #: Motion driver: mean joint speed (m/s) that counts as full energy 1.0 (product choice: a brisk
 #: dance step moves the joints at about 1.5 m/s on average).

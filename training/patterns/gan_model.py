@@ -12,8 +12,9 @@ and animate.py from the exported state dicts.
 - The condition is a 128-d unit vector in the pattern encoder's visual space (phi, seed 002 eq. 3):
   a training image's own embedding, a motif class's mean embedding or a bank prototype.
 - ``TrajectoryNet``: per frame [driver energy e_t, noise n_t (16), a projection of (z0, c)] ->
-  LSTM (128) -> a step v_t = tanh(W h_t); z_t = |z0| normalise(z_{t-1} + ANIM_Z_STEP e_t v_t): the
-  latent walks on the sphere of z0's radius, by steps proportional to the driver (still when it is).
+  LSTM (128) -> a direction v_t = tanh(W h_t); z_t = |z0| normalise(z_{t-1} + ANIM_Z_STEP |z0| e_t
+  v_t / |v_t|): the latent walks on the sphere of z0's radius, by steps whose length is the driver's
+  (still when it is still); the network and the temporal D decide the direction.
 - ``TemporalDiscriminator`` (seed 001 section 3.3.4): per frame [the change of the frozen pattern
   encoder's pooled features, the mean absolute pixel change, e_t] -> BiLSTM (64 per direction)
   -> mean over time -> logit. It sees changes only, so it judges the dynamics given the driver,
@@ -103,15 +104,17 @@ class TrajectoryNet(nn.Module):
 
     def forward(self, e: torch.Tensor, n: torch.Tensor, z0: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """e (B, T) driver energy in [0, 1], n (B, T, 16) per-frame noise, z0 (B, 100), c (B, 128)
-        -> z (B, T, 100): z_t = |z0| normalise(z_{t-1} + ANIM_Z_STEP e_t v_t), v_t = tanh(W h_t),
-        a walk on the sphere of z0's radius (the prior's typical set) whose steps scale with the driver."""
+        -> z (B, T, 100): z_t = |z0| normalise(z_{t-1} + ANIM_Z_STEP |z0| e_t v_t / |v_t|),
+        v_t = tanh(W h_t): a walk on the sphere of z0's radius (the prior's typical set) whose step
+        length is set by the driver alone; the network chooses the direction."""
         s = torch.tanh(self.static(torch.cat([z0, c], 1)))[:, None].expand(-1, e.shape[1], -1)
         h, _ = self.lstm(torch.cat([e[..., None], n, s], 2))
         v = torch.tanh(self.head(h))
         r = z0.norm(dim=1, keepdim=True)
         z, out = z0, []
         for t in range(e.shape[1]):
-            z = F.normalize(z + config.ANIM_Z_STEP * e[:, t, None] * v[:, t], dim=1) * r
+            step = config.ANIM_Z_STEP * r * e[:, t, None] * F.normalize(v[:, t], dim=1)
+            z = F.normalize(z + step, dim=1) * r
             out.append(z)
         return torch.stack(out, 1)
 
