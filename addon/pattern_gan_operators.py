@@ -273,8 +273,8 @@ class HM_OT_animate_pattern(_Condition, bpy.types.Operator):
         slot = mesh.material_slots[slot_index]
         old = slot.material
         try:
-            nodes = old.node_tree.nodes if old is not None and old.node_tree is not None else []
-            if not any(n.bl_idname == "ShaderNodeTexImage" for n in nodes):
+            nt = old.node_tree if old is not None else None
+            if nt is None or not any(n.bl_idname == "ShaderNodeTexImage" for n in nt.nodes):
                 ensure_uv(mesh)
             mat = sequence_material(old, f"HM Animated Pattern {self.slot.removeprefix('HM ')}",
                                     folder / "pattern_0001.png", len(frames), f0, prov)
