@@ -28,9 +28,18 @@ _cli = None
 
 
 def _classes():
-    from . import classify_operators, gan_operators, operators, panels, pattern_operators, preferences, properties
+    from . import (
+        classify_operators,
+        gan_operators,
+        operators,
+        panels,
+        pattern_gan_operators,
+        pattern_operators,
+        preferences,
+        properties,
+    )
     return [preferences.HM_AddonPreferences, properties.HM_Settings, *operators.CLASSES, *pattern_operators.CLASSES,
-            *classify_operators.CLASSES, *gan_operators.CLASSES, *panels.CLASSES]
+            *classify_operators.CLASSES, *gan_operators.CLASSES, *pattern_gan_operators.CLASSES, *panels.CLASSES]
 
 
 def _cli_handler(argv: list[str]) -> int:
@@ -68,3 +77,5 @@ def unregister() -> None:
     while _registered:
         bpy.utils.unregister_class(_registered.pop())
     operators.MODELS.clear()  # drop loaded weights
+    from . import pattern_gan_operators
+    pattern_gan_operators.clear()

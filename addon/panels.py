@@ -38,7 +38,7 @@ class _Base:
     bl_category = "Heritage Motion"
 
 
-class HM_PT_main(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
+class HM_PT_main(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base's plain str vs the stub's Literal enums
     bl_label = "Heritage Motion"
 
     def draw(self, context):
@@ -75,7 +75,7 @@ class HM_PT_main(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plai
         layout.operator("heritage_motion.generate", icon="PLAY")
 
 
-class HM_PT_audit(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
+class HM_PT_audit(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base's plain str vs the stub's Literal enums
     bl_label = "Audit"
     bl_parent_id = "HM_PT_main"
 
@@ -110,7 +110,7 @@ def costume_summary(record: dict) -> list[tuple[str, str]]:
     return lines
 
 
-class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
+class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base's plain str vs the stub's Literal enums
     bl_label = "Patterns"
     bl_parent_id = "HM_PT_main"
 
@@ -143,6 +143,11 @@ class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s 
         box = layout.box()
         box.label(text="Restore", icon="BRUSH_DATA")
         box.operator("heritage_motion.restore_pattern_image", icon="IMAGE_DATA", text="Restore Pattern Image")
+        box = layout.box()  # the pattern GAN (#13): variants and the coherent animation
+        box.label(text="Pattern GAN (64 px, kamon; experimental)", icon="SHADERFX")
+        row = box.row(align=True)
+        row.operator("heritage_motion.generate_pattern_variant", icon="IMAGE_DATA", text="Variant")
+        row.operator("heritage_motion.animate_pattern", icon="SEQUENCE", text="Animate")
         draw_identify(layout, context)  # issue #14: Identify Pattern and the last suggestion
 
 
@@ -166,7 +171,7 @@ def draw_identify(layout, context) -> None:
             col.label(text=f"{t.get('name', t['label'])} ({t['confidence']:.0%})", icon="BLANK1")
 
 
-class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base\'s plain str vs the stub\'s Literal enums
+class HM_PT_render(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base's plain str vs the stub's Literal enums
     bl_label = "Render"
     bl_parent_id = "HM_PT_main"
 

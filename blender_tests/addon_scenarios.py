@@ -441,3 +441,135 @@ def restore_pattern_image(tmp: Path) -> None:
     assert sorted(bpy.data.images.keys()) == names and _pixels(src) == before
     for img in (tiny, huge, missing, small_mask):
         bpy.data.images.remove(img)
+
+
+def _provenance(idblock) -> dict:
+    return json.loads(idblock["heritage_motion_provenance"])
+
+
+def _render_costume(scene, mesh, slot_index: int, frame: int, path: Path):
+    """A small Cycles render at ``frame`` of the orthographic close-up on the slot's faces (RGB floats)."""
+    import numpy as np
+
+    scene.frame_set(frame)
+    bpy.context.view_layer.update()
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    img = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        w, h = img.size
+        px = np.empty(w * h * 4, np.float32)
+        img.pixels.foreach_get(px)
+    finally:
+        bpy.data.images.remove(img)
+    return px.reshape(h, w, 4)[..., :3]
+
+
+def pattern_gan_variant_and_animation(out: Path) -> None:
+    """#13 items 2-3: Generate Pattern Variant by name, headless, with provenance; Animate Pattern on
+    the dancer after a generated dance: PNG frames at 25 fps, an image-sequence material, a costume
+    that differs between two rendered times while the pose is held; bad input changes nothing."""
+    import numpy as np
+
+    _fresh()
+    before = set(bpy.data.images.keys())
+    assert bpy.ops.heritage_motion.generate_pattern_variant(condition="CLASS", motif="kiku", seed=3, scale=2) == {"FINISHED"}
+    made = set(bpy.data.images.keys()) - before
+    assert len(made) == 1, made
+    img = bpy.data.images[made.pop()]
+    assert tuple(img.size) == (128, 128) and img.packed_file is not None
+    prov = _provenance(img)
+    assert prov["seed"] == 3 and prov["condition"] == "kiku" and prov["licence"] == "CC BY-SA 4.0", prov
+    assert "pattern GAN" in prov["model"] and prov["version"] and prov["native_size"] == 64
+    px = np.empty(128 * 128 * 4, np.float32)
+    img.pixels.foreach_get(px)
+    assert px.reshape(-1, 4)[:, :3].std() > 0.02  # not a blank image
+    src = img.name
+    assert bpy.ops.heritage_motion.generate_pattern_variant(condition="PROTOTYPE", prototype=7, seed=1) == {"FINISHED"}
+    assert bpy.ops.heritage_motion.generate_pattern_variant(condition="IMAGE", image=src, seed=2, count=2) == {"FINISHED"}
+    by_image = [bpy.data.images[n] for n in bpy.data.images.keys() if n not in before and n != src]
+    kinds = sorted(_provenance(i)["condition_kind"] for i in by_image)
+    assert kinds == ["embedding", "embedding", "prototype"], kinds
+    assert all(_provenance(i).get("source_image") == src for i in by_image
+               if _provenance(i)["condition_kind"] == "embedding")
+    images = sorted(bpy.data.images.keys())
+    refused(lambda: bpy.ops.heritage_motion.generate_pattern_variant(condition="IMAGE", image="no such image"),
+            "no image named")
+    refused(lambda: bpy.ops.heritage_motion.generate_pattern_variant(condition="PROTOTYPE", prototype=999),
+            "out of range")
+    assert sorted(bpy.data.images.keys()) == images
+
+    # Animate Pattern: refused without a dancer, without an action, with a bad slot
+    frames_dir = out / "pattern_frames"
+    mats = sorted(bpy.data.materials.keys())
+    refused(lambda: bpy.ops.heritage_motion.animate_pattern(armature="nobody", folder=str(frames_dir)), "no object named")
+    assert bpy.ops.heritage_motion.add_dancer() == {"FINISHED"}
+    arm = bpy.context.active_object
+    state, mats = _state(), sorted(bpy.data.materials.keys())
+    refused(lambda: bpy.ops.heritage_motion.animate_pattern(armature=arm.name, folder=str(frames_dir)), "no action")
+    assert bpy.ops.heritage_motion.generate(prompt="a lively dance with jumps and turns", seconds=2, seed=1) == {"FINISHED"}
+    state, mats = _state(), sorted(bpy.data.materials.keys())
+    refused(lambda: bpy.ops.heritage_motion.animate_pattern(armature=arm.name, slot="HM Cape", folder=str(frames_dir)),
+            "no costume slot 'HM Cape'")
+    assert _state() == state and sorted(bpy.data.materials.keys()) == mats and not frames_dir.exists()
+
+    scene = bpy.context.scene
+    assert bpy.ops.heritage_motion.animate_pattern(armature=arm.name, slot="HM Bodice", motif="kiku", seed=4,
+                                                   folder=str(frames_dir), scale=2) == {"FINISHED"}
+    action = arm.animation_data.action
+    f0, f1 = (int(round(v)) for v in action.frame_range)
+    n = f1 - f0 + 1
+    (folder,) = [p for p in frames_dir.iterdir()]
+    pngs = sorted(folder.glob("pattern_*.png"))
+    assert len(pngs) == n and pngs[0].name == "pattern_0001.png", (len(pngs), n)
+    assert scene.render.fps / scene.render.fps_base == 25
+    body = next(o for o in arm.children if o.type == "MESH")
+    slot_index = next(i for i, s in enumerate(body.material_slots)
+                      if s.material and s.material.name.startswith("HM Animated Pattern"))
+    mat = body.material_slots[slot_index].material
+    tex = next(nd for nd in mat.node_tree.nodes if nd.type == "TEX_IMAGE")
+    assert tex.image.source == "SEQUENCE" and tex.image_user.frame_duration == n and tex.image_user.frame_start == f0
+    prov = _provenance(mat)
+    assert prov["fps"] == 25 and prov["frames"] == n and prov["seed"] == 4 and prov["licence"] == "CC BY-SA 4.0"
+    assert "HM Bodice" in bpy.data.materials and bpy.data.materials["HM Bodice"].use_fake_user  # the old one kept
+    # a second run never overwrites: a new folder
+    assert bpy.ops.heritage_motion.animate_pattern(armature=arm.name, slot="HM Skirt", seed=5,
+                                                   folder=str(frames_dir)) == {"FINISHED"}
+    assert len(list(frames_dir.iterdir())) == 2
+
+    # render: the pose held (action unassigned), the costume alone changes between two times
+    arm.animation_data.action = None
+    for track in arm.animation_data.nla_tracks:
+        track.mute = True
+    co = np.array([body.matrix_world @ body.data.vertices[v].co for p in body.data.polygons
+                   if p.material_index == slot_index for v in p.vertices])
+    centre, size = co.mean(0), float((co.max(0) - co.min(0))[[0, 2]].max())
+    cam_data = bpy.data.cameras.new("HM test cam")
+    cam_data.type, cam_data.ortho_scale = "ORTHO", size * 0.9
+    cam = bpy.data.objects.new("HM test cam", cam_data)
+    scene.collection.objects.link(cam)
+    cam.location = (centre[0], centre[1] - 3.0, centre[2])
+    cam.rotation_euler = (np.pi / 2, 0, 0)
+    scene.camera = cam
+    light = bpy.data.objects.new("HM test sun", bpy.data.lights.new("HM test sun", "SUN"))
+    light.rotation_euler = (np.pi / 2, 0, 0)
+    scene.collection.objects.link(light)
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 4
+    scene.cycles.use_denoising = False  # Debian's 3.4.1 is built without OpenImageDenoise
+    scene.cycles.device = "CPU"
+    scene.render.resolution_x = scene.render.resolution_y = 48
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    mid = f0 + n // 2
+    a = _render_costume(scene, body, slot_index, f0, out / "anim_a.png")
+    b = _render_costume(scene, body, slot_index, f1, out / "anim_b.png")
+    a2 = _render_costume(scene, body, slot_index, mid, out / "anim_mid.png")
+    changed = max(np.abs(a - b).mean(), np.abs(a - a2).mean())
+    # control: the static material at the same two times renders the same
+    body.material_slots[slot_index].material = bpy.data.materials["HM Bodice"]
+    sa = _render_costume(scene, body, slot_index, f0, out / "static_a.png")
+    sb = _render_costume(scene, body, slot_index, f1, out / "static_b.png")
+    still = np.abs(sa - sb).mean()
+    print(f"animated costume change {changed:.4f}, static control {still:.4f}")
+    assert changed > 0.005 and changed > 5 * still, (changed, still)

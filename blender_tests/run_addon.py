@@ -65,6 +65,7 @@ def main() -> None:
             run_or_skip(s.generate_on_bvh_import, bvh)
         s.render_ten_frames(out, module)
         s.bad_selections_change_nothing(out)
+        s.pattern_gan_variant_and_animation(out)
         s.batch_from_prompts(module, out, bvh)
         s.restore_pattern_image(out)
         s.writes_nothing_inside_the_addon(addon_dir, files)

@@ -138,3 +138,36 @@ RESTORE_MASK_GIVEN_SHARE: float = 0.5
 #: 81 tiles of 256 px, 10 to 40 s on one core (bench/bench_restore.py: 0.13 s a tile on an idle core,
 #: about 0.5 s on the shared machine under load).
 RESTORE_MAX_PIXELS: int = 2048 * 2048
+
+# --- Pattern GAN: variants and coherent animation (#13 items 2-3) -------------------------------
+#: Generator (seed 001 section 3.3.1, Table 2): noise size, "generally between 100 and 512"; 100 here
+#: (the low end: a small data set, product choice within the seed's range).
+GAN_Z_DIM: int = 100
+#: Condition: the pattern encoder's visual embedding (seed 002 eq. 3, VIS_DIM 128; product choice).
+GAN_COND_DIM: int = 128
+#: Seed 001 Table 2: Dense + Reshape to 4x4x512, then transposed convolutions (4x4, stride 2, pad 1)
+#: to 8x8x256, 16x16x128, 32x32x64 (BN + ReLU) and 64x64x3 (Tanh).
+GAN_G_CHANNELS: tuple[int, ...] = (512, 256, 128, 64)
+#: Seed 001 Table 3: convolutions (4x4, stride 2, pad 1) to 32x32x64, 16x16x128, 8x8x256, 4x4x512.
+GAN_D_CHANNELS: tuple[int, ...] = (64, 128, 256, 512)
+#: Seed 001 eq. 11: LeakyReLU alpha 0.2.
+GAN_LEAKY_SLOPE: float = 0.2
+#: Seed 001 section 3.3.4: self-attention (eq. 13) "after mid-level feature extraction": after the
+#: generator's 2nd transposed convolution (16x16x128) and the discriminator's 2nd convolution
+#: (16x16x128); index into the up/down layers (product choice of which mid level).
+GAN_G_ATTN_AFTER: int = 1
+GAN_D_ATTN_AFTER: int = 1
+#: Image size of the GAN (Table 2's 64x64x3 output).
+GAN_SIZE: int = 64
+#: Adam learning rate. Source: seed 001 section 4 ("learning rate = 0.0002, beta1 = 0.5, beta2 = 0.999").
+GAN_LR: float = 2e-4
+#: Animation (product choices): per-frame noise size, trajectory LSTM width, latent step per frame at
+#: full driver energy as a share of |z| (0.05: about 2.9 degrees on z's sphere; the step's length is
+#: set by the driver, its direction by the network), training sequence length in frames.
+ANIM_NOISE_DIM: int = 16
+ANIM_HIDDEN: int = 128
+ANIM_Z_STEP: float = 0.05
+ANIM_TRAIN_FRAMES: int = 12
+#: Motion driver: mean joint speed (m/s) that counts as full energy 1.0 (product choice: a brisk
+#: dance step moves the joints at about 1.5 m/s on average).
+ANIM_FULL_ENERGY_SPEED_M_S: float = 1.5

@@ -33,7 +33,7 @@ def test_zip_vendors_motion_core_and_imports_without_the_repo(tmp_path):
     from motion_core.patterns.costume import SHIPPED_BANK
     if SHIPPED_BANK.exists():  # the pattern bank ships with its notice; nothing of batik or decor does
         for must in ("pattern_bank.npz", "pattern_bank.json", "pattern_encoder.npz", "PATTERNS_NOTICE.md",
-                     "LICENSE-CC-BY-SA-4.0.txt", "textures/proto_000.jpg"):
+                     "LICENSE-CC-BY-SA-4.0.txt", "textures/proto_000.jpg", "gan_variants.npz"):
             assert f"heritage_motion/motion_core/weights/patterns/{must}" in names
         assert not any("batik" in n.lower() or "decor" in n.lower() or "runs/" in n for n in names)
     from motion_core.patterns.classifier import SHIPPED_CLASSIFIER

@@ -29,7 +29,7 @@ LICENCE = ("CC BY-SA 4.0: trained on the Kamon data set's Ansei Bukan prints (Sa
 
 
 def export(run: Path, out: Path) -> Path:
-    st = torch.load(Path(run) / "ckpt.pt", weights_only=False)
+    st = torch.load(Path(run) / "ckpt.pt", weights_only=True)  # tensors and plain data only
     g = Generator()
     g.load_state_dict(st["g"])
     g.eval()

@@ -1,0 +1,380 @@
+"""Train the pattern GAN (variants) and the coherent-animation trajectory networks, in one command.
+
+    python -m training.patterns.train_gan_variants --out runs/gan            # both stages, resumable
+    python -m training.patterns.train_gan_variants --out runs/gan --export motion_core/weights/patterns
+
+Data: the kamon set's train split only (CC BY-SA 4.0, the only set that may ship;
+training/patterns/data.py splits by blazon), 64x64, random horizontal flips. The unlabelled
+edo-undescribed crests train too: every image is conditioned on its own visual embedding (phi of the
+shipped pattern encoder, plus a little noise, renormalised), so no label is needed.
+
+Stage 1 (GAN, seed 001 eq. 8): D maximises log D(x) + log(1 - D(G(z, c))), G minimises
+-log D(G(z, c)) (the non-saturating form the seed writes); Adam 2e-4, (0.5, 0.999).
+Stage 2 (animation): G and D frozen. Two trajectory networks from the same initialisation:
+"temporal" is trained against the image D (each frame looks real) and the BiLSTM temporal D
+(the sequence's changes match the driver, judged against proxy sequences of real crests),
+"ablation" against the image D only. Proxy sequences: a real crest turned, scaled and its ink
+tinted along the driver's cumulative energy (no video of crests exists; these are stand-ins).
+
+Each stage stops at its step count or its time budget, checkpoints every 50 steps to OUT and
+resumes from there; progress lines go to stdout, losses to OUT/log_*.jsonl and OUT/losses.png.
+Writes OUT/gan_variants.npz (fp16 weights + class conditions + metadata) at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from motion_core import config
+from motion_core.files import save_atomic, write_json_atomic
+from motion_core.patterns.encoder import PatternEncoder, l2n, load_encoder
+from training.patterns.gan_model import (
+    Discriminator,
+    Generator,
+    TemporalDiscriminator,
+    TrajectoryNet,
+    generator_state,
+    recalibrate_bn,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+ENCODER = REPO / "motion_core" / "weights" / "patterns" / "pattern_encoder.npz"
+NOTICE = ("Pattern GAN trained on the Kamon data set (Sakana AI): Edo-period Ansei Bukan woodblock prints (Center "
+          "for Open Data in the Humanities) and Wikimedia images, CC BY-SA 4.0; shared under CC BY-SA 4.0 "
+          "(PATTERNS_NOTICE.md).")
+VERSION = "1"
+QUANT_MIN = 100_000  # tensors this large are stored as int8 (the fc and the first two transposed convs)
+COND_NOISE = 0.05  # product choice: training conditions jittered so nearby (class-mean) vectors work
+
+
+# -- data ----------------------------------------------------------------------------------------
+def kamon_train() -> tuple[np.ndarray, list[str | None]]:
+    from training.patterns import data as pdata
+
+    s = pdata.load()
+    m = [d == "kamon" and sp == "train" for d, sp in zip(s.dataset, s.split, strict=True)]
+    t = s.select(m)
+    return t.images, t.label
+
+
+def conditions(enc: PatternEncoder, images: np.ndarray, labels: list[str | None]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Per-image phi embeddings (N, 128) and per-class mean embeddings (K, 128), unit vectors."""
+    vis, _ = enc.encode(images)
+    names = sorted({lab for lab in labels if lab is not None})
+    means = np.stack([l2n(vis[[i for i, lab in enumerate(labels) if lab == n]].mean(0)) for n in names])
+    return vis.astype(np.float32), names, means.astype(np.float32)
+
+
+class FeatureNet(torch.nn.Module):
+    """The shipped pattern encoder's conv trunk, frozen: pooled 128-d features per frame."""
+
+    def __init__(self, weights: dict[str, np.ndarray]):
+        super().__init__()
+        self.w = [(torch.from_numpy(weights[f"convs.{j}.weight"].astype(np.float32)),
+                   torch.from_numpy(weights[f"convs.{j}.bias"].astype(np.float32))) for j in range(3)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, 64, 64) in [-1, 1] -> (N, 128)."""
+        h = ((x + 1) / 2 - 0.5) / 0.25
+        for w, b in self.w:
+            h = F.elu(F.conv2d(h, w, b, stride=2, padding=1))
+        return h.mean((2, 3))
+
+
+def random_driver(b: int, t: int, gen: torch.Generator) -> torch.Tensor:
+    """(b, t) energies in [0, 1]: a quarter all still, a quarter steady motion, half on/off segments."""
+    out = torch.zeros(b, t)
+    for i in range(b):
+        r = torch.rand(1, generator=gen).item()
+        level = 0.3 + 0.7 * torch.rand(1, generator=gen).item()
+        if r < 0.25:
+            continue
+        if r < 0.5:
+            out[i] = level
+            continue
+        a, bb = sorted(torch.randint(0, t + 1, (2,), generator=gen).tolist())
+        if torch.rand(1, generator=gen).item() < 0.5:
+            out[i, a:bb] = level
+        else:
+            out[i] = level
+            out[i, a:bb] = 0
+    return out
+
+
+def proxy_sequences(x: torch.Tensor, e: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Real crests x (B, 3, 64, 64) in [-1, 1] moved along drivers e (B, T) -> (B, T, 3, 64, 64).
+    Along u_t = cumsum(e) / fps (seconds at full energy): rotation omega u_t (omega 0.6-1.8 rad/s,
+    either way), scale 1 + 0.08 sin(2 pi 0.4 u_t + phase), the ink (dark pixels) tinted towards a
+    random colour by up to 35 %. Where e = 0 nothing changes."""
+    b, t = e.shape
+    u = torch.cumsum(e, 1) / config.FPS
+    u = u - u[:, :1]
+    omega = (0.6 + 1.2 * torch.rand(b, 1, generator=gen)) * torch.where(torch.rand(b, 1, generator=gen) < 0.5, -1.0, 1.0)
+    phase = 2 * math.pi * torch.rand(b, 1, generator=gen)
+    ang = omega * u
+    scale = 1 + 0.08 * (torch.sin(2 * math.pi * 0.4 * u + phase) - torch.sin(phase))
+    cos, sin = torch.cos(ang) / scale, torch.sin(ang) / scale
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], -1),
+                         torch.stack([sin, cos, torch.zeros_like(cos)], -1)], -2)  # (B, T, 2, 3)
+    xs = x[:, None].expand(-1, t, -1, -1, -1).reshape(b * t, 3, 64, 64)
+    grid = F.affine_grid(theta.reshape(b * t, 2, 3), [b * t, 3, 64, 64], align_corners=False)
+    y = F.grid_sample(xs, grid, padding_mode="border", align_corners=False).view(b, t, 3, 64, 64)
+    tint = torch.rand(b, 1, 3, 1, 1, generator=gen) * 2 - 1
+    amount = 0.35 * (1 - torch.cos(2 * math.pi * 0.3 * u)) / 2  # (B, T)
+    ink = (1 - (y.mean(2, keepdim=True) + 1) / 2).clamp(0, 1)
+    return y + amount[..., None, None, None] * ink * (tint - y)
+
+
+# -- checkpoints and logs --------------------------------------------------------------------------
+def save_ckpt(path: Path, state: dict) -> None:
+    save_atomic(path, lambda tmp: torch.save(state, tmp))
+
+
+def log_line(path: Path, rec: dict) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(x) for x in open(path, encoding="utf-8")] if path.exists() else []
+
+
+def plot_losses(out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    g = read_log(out / "log_gan.jsonl")
+    if g:
+        st = [r["step"] for r in g]
+        ax[0].plot(st, [r["d"] for r in g], label="D loss (eq. 8)")
+        ax[0].plot(st, [r["g"] for r in g], label="G loss")
+        ax[0].set_title("stage 1: image GAN")
+        ax[0].set_xlabel("step")
+        ax[0].legend()
+    for name in ("temporal", "ablation"):
+        a = read_log(out / f"log_anim_{name}.jsonl")
+        if a:
+            ax[1].plot([r["step"] for r in a], [r["img"] for r in a], label=f"{name}: image D term")
+            if name == "temporal":
+                ax[1].plot([r["step"] for r in a], [r["tg"] for r in a], label="temporal: temporal D term")
+                ax[1].plot([r["step"] for r in a], [r["td"] for r in a], label="temporal D loss")
+    ax[1].set_title("stage 2: trajectory networks")
+    ax[1].set_xlabel("step")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    save_atomic(out / "losses.png", lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
+    plt.close(fig)
+
+
+# -- stage 1 ---------------------------------------------------------------------------------------
+def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_all: torch.Tensor,
+              c_all: torch.Tensor) -> tuple[Generator, Discriminator, int]:
+    torch.manual_seed(seed)
+    g, d = Generator(), Discriminator()
+    og = torch.optim.Adam(g.parameters(), config.GAN_LR, betas=(0.5, 0.999))
+    od = torch.optim.Adam(d.parameters(), config.GAN_LR, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(seed)
+    ck = out / "ckpt_gan.pt"
+    step = 0
+    if ck.exists():
+        s = torch.load(ck, weights_only=False)
+        g.load_state_dict(s["g"])
+        d.load_state_dict(s["d"])
+        og.load_state_dict(s["og"])
+        od.load_state_dict(s["od"])
+        gen.set_state(s["gen"])
+        step = s["step"]
+        print(f"resumed stage 1 at step {step}", flush=True)
+    t0 = time.time()
+    n = len(x_all)
+    while step < steps and (time.time() - t0) < minutes * 60:
+        idx = torch.randint(n, (batch,), generator=gen)
+        real = x_all[idx]
+        flip = torch.rand(batch, generator=gen) < 0.5
+        real = torch.where(flip[:, None, None, None], real.flip(3), real)
+        c = F.normalize(c_all[idx] + COND_NOISE * torch.randn(batch, c_all.shape[1], generator=gen), dim=1)
+        z = torch.randn(batch, config.GAN_Z_DIM, generator=gen)
+        fake = g(z, c)
+        ld = F.softplus(-d(real, c)).mean() + F.softplus(d(fake.detach(), c)).mean()
+        od.zero_grad()
+        ld.backward()
+        od.step()
+        lg = F.softplus(-d(fake, c)).mean()
+        og.zero_grad()
+        lg.backward()
+        og.step()
+        step += 1
+        if step % 10 == 0:
+            log_line(out / "log_gan.jsonl", {"step": step, "d": ld.item(), "g": lg.item(),
+                                             "gamma_g": g.attn.gamma.item(), "t": time.time() - t0})
+        if step % 50 == 0 or step == steps:
+            print(f"[gan] step {step}/{steps} D {float(ld):.3f} G {float(lg):.3f} "
+                  f"{(time.time() - t0) / 60:.1f} min", flush=True)
+            save_ckpt(ck, {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
+                           "od": od.state_dict(), "gen": gen.get_state(), "step": step})
+    save_ckpt(ck, {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
+                   "od": od.state_dict(), "gen": gen.get_state(), "step": step})
+    print(f"[gan] stage 1 stopped at step {step}", flush=True)
+    return g, d, step
+
+
+# -- stage 2 ---------------------------------------------------------------------------------------
+def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batch: int, g: Generator,
+               d: Discriminator, feat: FeatureNet, x_all: torch.Tensor, c_all: torch.Tensor) -> TrajectoryNet:
+    temporal = name == "temporal"
+    torch.manual_seed(seed + 1)  # both variants start from the same initialisation
+    traj, td = TrajectoryNet(), TemporalDiscriminator()
+    ot = torch.optim.Adam(traj.parameters(), config.GAN_LR, betas=(0.5, 0.999))
+    otd = torch.optim.Adam(td.parameters(), config.GAN_LR, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(seed + 2)
+    for m in (g, d):
+        m.eval()
+        for p in m.parameters():
+            p.requires_grad_(False)
+    ck = out / f"ckpt_anim_{name}.pt"
+    step = 0
+    if ck.exists():
+        s = torch.load(ck, weights_only=False)
+        traj.load_state_dict(s["traj"])
+        td.load_state_dict(s["td"])
+        ot.load_state_dict(s["ot"])
+        otd.load_state_dict(s["otd"])
+        gen.set_state(s["gen"])
+        step = s["step"]
+        print(f"resumed {name} at step {step}", flush=True)
+    t = config.ANIM_TRAIN_FRAMES
+    t0 = time.time()
+
+    def snapshot() -> dict:
+        return {"traj": traj.state_dict(), "td": td.state_dict(), "ot": ot.state_dict(), "otd": otd.state_dict(),
+                "gen": gen.get_state(), "step": step}
+
+    while step < steps and (time.time() - t0) < minutes * 60:
+        idx = torch.randint(len(x_all), (batch,), generator=gen)
+        c = F.normalize(c_all[idx] + COND_NOISE * torch.randn(batch, c_all.shape[1], generator=gen), dim=1)
+        e = random_driver(batch, t, gen)
+        z0 = torch.randn(batch, config.GAN_Z_DIM, generator=gen)
+        noise = torch.randn(batch, t, config.ANIM_NOISE_DIM, generator=gen)
+        z = traj(e, noise, z0, c)
+        crep = c[:, None].expand(-1, t, -1).reshape(batch * t, -1)
+        frames = g(z.reshape(batch * t, -1), crep)
+        limg = F.softplus(-d(frames, crep)).mean()
+        rec = {"step": step + 1, "img": float(limg)}
+        loss = limg
+        if temporal:
+            fr = frames.view(batch, t, 3, 64, 64)
+            ff = feat(frames).view(batch, t, -1)
+            real = proxy_sequences(x_all[idx], e, gen)
+            rf = feat(real.reshape(batch * t, 3, 64, 64)).view(batch, t, -1)
+            ltd = F.softplus(-td(rf, real, e)).mean() + F.softplus(td(ff.detach(), fr.detach(), e)).mean()
+            otd.zero_grad()
+            ltd.backward()
+            otd.step()
+            ltg = F.softplus(-td(ff, fr, e)).mean()
+            loss = limg + ltg
+            rec.update(tg=float(ltg), td=float(ltd))
+        ot.zero_grad()
+        loss.backward()
+        ot.step()
+        step += 1
+        if step % 10 == 0:
+            rec["t"] = time.time() - t0
+            log_line(out / f"log_anim_{name}.jsonl", rec)
+        if step % 50 == 0 or step == steps:
+            print(f"[anim {name}] step {step}/{steps} " + " ".join(f"{k} {v:.3f}" for k, v in rec.items()
+                                                                   if k not in ("step", "t")) +
+                  f" {(time.time() - t0) / 60:.1f} min", flush=True)
+            save_ckpt(ck, snapshot())
+    save_ckpt(ck, snapshot())
+    print(f"[anim {name}] stopped at step {step}", flush=True)
+    return traj
+
+
+# -- export ----------------------------------------------------------------------------------------
+def export(path: Path, g: Generator, trajs: dict[str, TrajectoryNet], class_names: list[str],
+           class_means: np.ndarray, info: dict) -> Path:
+    arrays: dict[str, np.ndarray] = {}
+    for k, v in generator_state(g).items():
+        a = v.detach().numpy().astype(np.float32)
+        if a.size >= QUANT_MIN:  # int8 per output row (axis 0) with a float32 scale: the 8 MB budget
+            rows = a.reshape(a.shape[0], -1)
+            scale = np.maximum(np.abs(rows).max(1), 1e-12) / 127.0
+            arrays[k + "__q"] = np.round(rows / scale[:, None]).astype(np.int8).reshape(a.shape)
+            arrays[k + "__s"] = scale.astype(np.float32)
+        else:
+            arrays[k] = a.astype(np.float16)
+    for name, tr in trajs.items():
+        for k, v in tr.state_dict().items():
+            arrays[f"traj_{name}.{k}"] = v.detach().numpy().astype(np.float16)
+    arrays["cond_classes"] = class_means.astype(np.float16)
+    meta = {"format": "heritage-motion-pattern-gan", "format_version": 1, "version": VERSION,
+            "classes": class_names, "z_dim": config.GAN_Z_DIM, "cond_dim": config.GAN_COND_DIM,
+            "g_channels": list(config.GAN_G_CHANNELS), "g_attn_after": config.GAN_G_ATTN_AFTER,
+            "noise_dim": config.ANIM_NOISE_DIM, "z_step": config.ANIM_Z_STEP,
+            "trajectories": sorted(trajs), "licence": "CC BY-SA 4.0", "notice": NOTICE, **info}
+    arrays["meta_json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    save_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays))  # type: ignore[arg-type]
+    return path
+
+
+def train(out: Path, steps: int, seed: int = 0, anim_steps: int = 700, minutes: float = 33.0,
+          anim_minutes: float = 7.0, batch: int = 16, anim_batch: int = 2, export_to: Path | None = None) -> Path:
+    """Both stages into ``out`` (resumable); returns the path of the exported ``gan_variants.npz``
+    (``out`` unless ``export_to`` is given)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    enc = load_encoder(ENCODER)
+    images, labels = kamon_train()
+    vis, names, means = conditions(enc, images, labels)
+    print(f"kamon train split: {len(images)} images, {sum(lab is not None for lab in labels)} labelled in "
+          f"{len(names)} classes", flush=True)
+    x_all = torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2).contiguous()
+    c_all = torch.from_numpy(vis)
+    g, d, gan_steps = train_gan(out, steps, seed, minutes, batch, x_all, c_all)
+    recalibrate_bn(g, c_all, seed=seed)
+    z = np.load(ENCODER)
+    feat = FeatureNet({k: z[k] for k in z.files})
+    trajs = {name: train_anim(out, name, anim_steps, seed, anim_minutes, anim_batch, g, d, feat, x_all, c_all)
+             for name in ("temporal", "ablation")}
+    info = {"seed": seed, "gan_steps": gan_steps, "gan_batch": batch,
+            "anim_steps": {k: (read_log(out / f"log_anim_{k}.jsonl") or [{"step": 0}])[-1]["step"] for k in trajs},
+            "train_images": len(images), "data": "kamon train split (training/patterns/data.py)",
+            "encoder": "pattern_encoder.npz"}
+    write_json_atomic(out / "train_info.json", {**info, "wall_s": time.time() - t0})
+    plot_losses(out)
+    path = export((Path(export_to) if export_to else out) / "gan_variants.npz", g, trajs, names, means, info)
+    print(f"wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB)", flush=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--anim-steps", type=int, default=700)
+    p.add_argument("--minutes", type=float, default=33.0, help="stage 1 time budget")
+    p.add_argument("--anim-minutes", type=float, default=7.0, help="time budget of each trajectory network")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export", type=Path, default=None, help="folder for gan_variants.npz (default OUT)")
+    a = p.parse_args(argv)
+    train(a.out, a.steps, a.seed, a.anim_steps, a.minutes, a.anim_minutes, a.batch, export_to=a.export)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
