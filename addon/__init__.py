@@ -8,8 +8,11 @@ in a costume; or select your own humanoid armature: Rigify, Mixamo, BVH-imported
 skeletons), type a prompt, set seed and temperature, pick a rule pack, Generate: a new action keyed at
 25 fps by the autoregressive motion model, undoable with Ctrl+Z; the Audit panel shows which rules fired.
 Dress Dancer puts crest patterns retrieved for the prompt on the costume (Kamon, CC BY-SA 4.0). Render
-writes an H.264 MP4. Headless: ``blender -b [scene.blend] -P batch.py -- --prompts
-prompts.jsonl --out DIR``, or on 4.2+ ``blender -b --command heritage_motion --prompts ...``.
+writes an H.264 MP4. Patterns also has Restore Pattern Image (a new restored image; Edo prints), Identify
+Pattern (top-3 suggestions with evidence, or "unknown"; weak) and the experimental Pattern GAN (Variant,
+Animate on a costume slot at 25 fps); each takes an image name for scripts and records its provenance.
+Headless: ``blender -b [scene.blend] -P batch.py -- --prompts prompts.jsonl --out DIR``, or on 4.2+
+``blender -b --command heritage_motion --prompts ...``.
 """
 
 bl_info = {

@@ -15,15 +15,15 @@ def test_resume_equals_uninterrupted(tmp_path):
     from training.patterns.train_restore import train
 
     kw = dict(seed=3, batch=2, crop=32, log_every=1, ckpt_every=2, val_every=1000)
-    a = torch.load(train(tmp_path / "a", 4, **kw), weights_only=False)
+    a = torch.load(train(tmp_path / "a", 4, **kw), weights_only=True)
     train(tmp_path / "b", 2, **kw)
-    b = torch.load(train(tmp_path / "b", 4, **kw), weights_only=False)  # resumes at step 2
+    b = torch.load(train(tmp_path / "b", 4, **kw), weights_only=True)  # resumes at step 2
     assert a["step"] == b["step"] == 4
     for k, v in a["g"].items():
         assert torch.equal(v, b["g"][k]), k
     assert (tmp_path / "b" / "losses.png").stat().st_size > 1000
     assert len((tmp_path / "b" / "log.jsonl").read_text().splitlines()) == 4
-    c = torch.load(train(tmp_path / "c", 4, **{**kw, "seed": 4}), weights_only=False)
+    c = torch.load(train(tmp_path / "c", 4, **{**kw, "seed": 4}), weights_only=True)
     assert not torch.equal(a["g"]["out.weight"], c["g"]["out.weight"])  # another seed, another model
 
 

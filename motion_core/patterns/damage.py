@@ -195,16 +195,7 @@ def mould(img: np.ndarray, rng: np.random.Generator, mould: float = 0.3) -> np.n
 def damage(img: np.ndarray, seed: int | np.random.Generator, params: DamageParams | None = None) -> np.ndarray:
     """All four kinds of wear, in the order real paper takes them: fading, mould, holes, then the
     curled or torn edge and abrasion. ``img`` float RGB in [0, 1]; returns float32, same shape."""
-    p = params or DamageParams()
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    x = np.asarray(img, np.float32)
-    if x.ndim != 3 or x.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got {x.shape}")
-    x = fade(x, rng, p.fade_dose, p.yellowing)
-    x = mould(x, rng, p.mould)
-    x = insect_holes(x, rng, p.holes)
-    x = occlude(x, rng, p.occlusion, p.abrasion)
-    return x.astype(np.float32)
+    return damage_with_mask(img, seed, params)[0]  # one sequence of draws for both
 
 
 def random_params(rng: np.random.Generator) -> DamageParams:

@@ -214,7 +214,7 @@ def train(cs, run: Path, steps: int, batch: int, seed: int, fusion: str, augment
     step, history = 0, []
     ckpt = run / "checkpoint.pt"
     if ckpt.exists() and not fresh:
-        c = torch.load(ckpt, weights_only=False)
+        c = torch.load(ckpt, weights_only=False)  # this run folder's own checkpoint: it holds numpy's RNG state
         if c["config"] == model.config and c["steps"] == steps and c.get("recipe", recipe) == recipe:
             model.load_state_dict(c["model"])
             opt.load_state_dict(c["opt"])

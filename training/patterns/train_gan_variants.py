@@ -172,7 +172,8 @@ def plot_losses(out: Path) -> None:
                 ax[1].plot([r["step"] for r in a], [r["td"] for r in a], label="temporal D loss")
     ax[1].set_title("stage 2: trajectory networks")
     ax[1].set_xlabel("step")
-    ax[1].legend(fontsize=7)
+    if ax[1].get_legend_handles_labels()[0]:  # a run stopped before stage 2 logged has nothing to label
+        ax[1].legend(fontsize=7)
     fig.tight_layout()
     save_atomic(out / "losses.png", lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
     plt.close(fig)
@@ -189,7 +190,7 @@ def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_al
     ck = out / "ckpt_gan.pt"
     step = 0
     if ck.exists():
-        s = torch.load(ck, weights_only=False)
+        s = torch.load(ck, weights_only=True)  # tensors and plain data only
         g.load_state_dict(s["g"])
         d.load_state_dict(s["d"])
         og.load_state_dict(s["og"])
@@ -220,7 +221,7 @@ def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_al
             log_line(out / "log_gan.jsonl", {"step": step, "d": ld.item(), "g": lg.item(),
                                              "gamma_g": g.attn.gamma.item(), "t": time.time() - t0})
         if step % 50 == 0 or step == steps:
-            print(f"[gan] step {step}/{steps} D {float(ld):.3f} G {float(lg):.3f} "
+            print(f"[gan] step {step}/{steps} D {ld.item():.3f} G {lg.item():.3f} "
                   f"{(time.time() - t0) / 60:.1f} min", flush=True)
             save_ckpt(ck, {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
                            "od": od.state_dict(), "gen": gen.get_state(), "step": step})
@@ -246,7 +247,7 @@ def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batc
     ck = out / f"ckpt_anim_{name}.pt"
     step = 0
     if ck.exists():
-        s = torch.load(ck, weights_only=False)
+        s = torch.load(ck, weights_only=True)  # tensors and plain data only
         traj.load_state_dict(s["traj"])
         td.load_state_dict(s["td"])
         ot.load_state_dict(s["ot"])
@@ -271,7 +272,7 @@ def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batc
         crep = c[:, None].expand(-1, t, -1).reshape(batch * t, -1)
         frames = g(z.reshape(batch * t, -1), crep)
         limg = F.softplus(-d(frames, crep)).mean()
-        rec = {"step": step + 1, "img": float(limg)}
+        rec = {"step": step + 1, "img": limg.item()}
         loss = limg
         if temporal:
             fr = frames.view(batch, t, 3, 64, 64)
@@ -284,7 +285,7 @@ def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batc
             otd.step()
             ltg = F.softplus(-td(ff, fr, e)).mean()
             loss = limg + ltg
-            rec.update(tg=float(ltg), td=float(ltd))
+            rec.update(tg=ltg.item(), td=ltd.item())
         ot.zero_grad()
         loss.backward()
         ot.step()

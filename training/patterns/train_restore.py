@@ -162,7 +162,7 @@ def train(out: Path, steps: int, seed: int = 0, batch: int = BATCH, crop: int = 
     ckpt = out / "ckpt.pt"
     step, history, vals = 0, [], []
     if resume and ckpt.exists():
-        st = torch.load(ckpt, weights_only=False)
+        st = torch.load(ckpt, weights_only=True)  # tensors and plain data only
         if st["seed"] != seed or st["batch"] != batch or st["crop"] != crop:
             raise SystemExit(f"{ckpt} was trained with seed {st['seed']}, batch {st['batch']}, crop {st['crop']}: "
                              "use another --out or --fresh")
