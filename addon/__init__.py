@@ -79,6 +79,4 @@ def unregister() -> None:
     del bpy.types.Scene.heritage_motion  # type: ignore[attr-defined]  # the dynamic RNA property added in register()
     while _registered:
         bpy.utils.unregister_class(_registered.pop())
-    operators.MODELS.clear()  # drop loaded weights
-    from . import pattern_gan_operators
-    pattern_gan_operators.clear()
+    operators.MODELS.clear()  # drop loaded weights (motion, text, pattern models)

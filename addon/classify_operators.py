@@ -16,9 +16,10 @@ import json
 import bpy
 
 from . import image_io, preferences
-from .motion_core.patterns.classifier import ClassifierError, identify, load_classifier
+from .motion_core.patterns.classifier import ClassifierError, identify
 from .motion_core.patterns.image_input import ImageInputError
 from .motion_core.text.encoder import TextEncoderError
+from .operators import MODELS
 
 IDENT_KEY = "heritage_motion_identification"
 
@@ -61,7 +62,7 @@ class HM_OT_identify_pattern(bpy.types.Operator):
                 update(0.05)
                 checked = image_io.read_pixels(img)
                 update(0.3)
-                clf = load_classifier(classifier_path(context))
+                clf = MODELS.classifier(classifier_path(context))
                 update(0.5)
                 result = identify(checked.rgb, self.text or None, clf, name=img.name)
                 update(0.95)

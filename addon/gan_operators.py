@@ -17,7 +17,8 @@ import bpy
 from . import image_io
 from .motion_core import config
 from .motion_core.patterns.image_input import ImageInputError
-from .motion_core.patterns.restore import RestoreModelError, colour_warning, load_restorer
+from .motion_core.patterns.restore import RestoreModelError, colour_warning
+from .operators import MODELS
 
 OPERATOR = "heritage_motion.restore_pattern_image"
 
@@ -61,7 +62,7 @@ class HM_OT_restore_pattern_image(bpy.types.Operator):
                     return self._fail(f"mask '{mimg.name}' is {mc.rgb.shape[1]}x{mc.rgb.shape[0]} px, the image "
                                       f"{checked.rgb.shape[1]}x{checked.rgb.shape[0]}: they must match")
                 mask = mc.rgb.mean(axis=2) > 0.5
-            restorer = load_restorer()
+            restorer = MODELS.restorer()
         except (ImageInputError, RestoreModelError) as e:
             return self._fail(str(e))
         with image_io.progress(context) as update:

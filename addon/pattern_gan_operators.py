@@ -25,28 +25,15 @@ from .costume import costume_slots, dancer_meshes, ensure_uv
 from .motion_core import config
 from .motion_core.patterns import animate as anim
 from .motion_core.patterns import variants
-from .motion_core.patterns.costume import SHIPPED_DIR
-from .motion_core.patterns.encoder import load_encoder
 from .motion_core.patterns.image_input import ImageInputError
+from .operators import MODELS
 
-_CACHE: dict[str, Any] = {}  # loaded weights, dropped by clear() (unregister)
 _ENUM_ITEMS: list[tuple[str, str, str]] = []  # Blender needs the enum strings kept alive
 
 
-def clear() -> None:
-    _CACHE.clear()
-
-
 def gan() -> variants.PatternGAN:
-    if "gan" not in _CACHE:
-        _CACHE["gan"] = variants.load_gan()
-    return _CACHE["gan"]
-
-
-def _encoder():
-    if "encoder" not in _CACHE:
-        _CACHE["encoder"] = load_encoder(SHIPPED_DIR / "pattern_encoder.npz")
-    return _CACHE["encoder"]
+    """The shipped pattern GAN, from the add-on's session cache (dropped on unregister)."""
+    return MODELS.gan()
 
 
 def _motif_items(self, context):
@@ -89,7 +76,7 @@ class _Condition:
             return int(self.prototype), {}
         img = image_io.source_image(context, self.image)
         checked = image_io.read_pixels(img)
-        emb = variants.image_condition(_encoder(), checked.rgb)
+        emb = variants.image_condition(MODELS.pattern_encoder(), checked.rgb)
         return emb, {"source_image": img.name, "source_notes": list(checked.notes)}
 
 

@@ -10,8 +10,10 @@ action as JSON text (custom property ``heritage_motion_audit``) and shown by the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bpy
 
@@ -23,7 +25,11 @@ from .motion_core.models.generate import MotionGenerator
 from .motion_core.models.registry import load_model
 from .motion_core.patterns import costume as plan
 from .motion_core.patterns.bank import PatternBank
+from .motion_core.patterns.classifier import SHIPPED_CLASSIFIER, PatternClassifier, load_classifier
 from .motion_core.patterns.colour import DRESSED_PARTS
+from .motion_core.patterns.encoder import PatternEncoder, load_encoder
+from .motion_core.patterns.restore import Restorer, load_restorer
+from .motion_core.patterns.variants import PatternGAN, load_gan
 from .motion_core.pipeline import Job
 from .motion_core.rigs import armature_pose, bonemap, retarget
 from .motion_core.rules import pack as rule_pack
@@ -55,11 +61,37 @@ class Models:
         self._models: dict[str, MotionGenerator] = {}
         self._encoder: TextEncoder | None = None
         self._banks: dict[str, PatternBank] = {}
+        self._pattern: dict[str, Any] = {}  # the pattern operators' models: encoder, restorer, GAN, classifiers
 
     def clear(self) -> None:
         self._models.clear()
         self._encoder = None
         self._banks.clear()
+        self._pattern.clear()
+
+    def _once(self, key: str, load: Callable[[], Any]) -> Any:
+        if key not in self._pattern:
+            self._pattern[key] = load()
+        return self._pattern[key]
+
+    def pattern_encoder(self) -> PatternEncoder:
+        return self._once("encoder", lambda: load_encoder(plan.SHIPPED_DIR / "pattern_encoder.npz"))
+
+    def restorer(self) -> Restorer:
+        """The shipped restoration generator. Raises RestoreModelError."""
+        return self._once("restorer", load_restorer)
+
+    def gan(self) -> PatternGAN:
+        """The shipped pattern GAN. Raises GanWeightsError."""
+        return self._once("gan", load_gan)
+
+    def classifier(self, path: str | None = None) -> PatternClassifier:
+        """The classifier at ``path`` (default: the shipped one), sharing this session's MiniLM, bank and
+        pattern encoder; reloaded when its file changes. Raises ClassifierError."""
+        p = Path(path) if path else SHIPPED_CLASSIFIER
+        key = f"classifier:{p}:{p.stat().st_mtime_ns if p.is_file() else 0}"
+        return self._once(key, lambda: load_classifier(path, self.encoder,
+                                                        lambda: (self.bank(), self.pattern_encoder())))
 
     def bank(self, path: str | Path | None = None) -> PatternBank:
         """The pattern bank at ``path`` (default: the shipped kamon bank). Raises PatternBankError."""

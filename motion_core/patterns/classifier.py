@@ -21,6 +21,7 @@ set only (CC BY-SA 4.0, see ``PATTERNS_NOTICE.md``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,11 @@ class Identification:
 class PatternClassifier:
     """The numpy forward pass of ``training.patterns.classifier_model.PatternClassifier``."""
 
-    def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], source: str = ""):
+    def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], source: str = "",
+                 text_encoder: Callable[[], Any] | None = None, evidence: Callable[[], tuple[Any, Any]] | None = None):
+        """``text_encoder`` () -> TextEncoder and ``evidence`` () -> (PatternBank, PatternEncoder) let a caller
+        that already holds those models (the add-on's session cache) share them; by default they are loaded
+        on first use."""
         self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
         self.meta = meta
         self.source = source
@@ -92,9 +97,10 @@ class PatternClassifier:
         self.class_display: dict[str, str] = dict(meta.get("class_display", {}))
         self.temperature = float(meta.get("temperature", 1.0))
         self.threshold = float(meta.get("threshold", 0.0))
-        self._text_encoder: Any = None
-        self._bank: Any = None
-        self._encoder: Any = None
+        self._load_text_encoder = text_encoder or _shipped_text_encoder
+        self._load_evidence = evidence or _shipped_evidence
+        self._text_encoder: Any = None  # loaded on first use, then kept with this classifier
+        self._evidence: tuple[Any, Any] | None = None
 
     # -- forward ---------------------------------------------------------------------------------
     def _mha(self, name: str, q: np.ndarray, kv: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -164,26 +170,20 @@ class PatternClassifier:
         if text is None or not text.strip():
             return np.zeros((0, 384), np.float32)
         if self._text_encoder is None:
-            from ..text.encoder import load_text_encoder
-
-            self._text_encoder = load_text_encoder()
+            self._text_encoder = self._load_text_encoder()
         return np.asarray(self._text_encoder.token_states(text.strip()), np.float32)
 
     def nearest_prototypes(self, img64: np.ndarray, k: int = 3) -> list[dict[str, Any]]:
         """The k prototypes of the shipped visual bank nearest to the image (cosine of the pattern
         encoder's visual embedding), each with its representative's source file and licence."""
-        if self._bank is None:
-            from .bank import PatternBank
-            from .costume import SHIPPED_BANK, SHIPPED_DIR
-            from .encoder import load_encoder
-
-            self._bank = PatternBank.load(SHIPPED_BANK)
-            self._encoder = load_encoder(SHIPPED_DIR / "pattern_encoder.npz")
-        f, _ = self._encoder.encode(img64[None])
-        sims = (self._bank.prototypes @ f[0]) / np.maximum(np.linalg.norm(self._bank.prototypes, axis=1), 1e-8)
+        if self._evidence is None:
+            self._evidence = self._load_evidence()
+        bank, encoder = self._evidence
+        f, _ = encoder.encode(img64[None])
+        sims = (bank.prototypes @ f[0]) / np.maximum(np.linalg.norm(bank.prototypes, axis=1), 1e-8)
         out = []
         for j in np.argsort(-sims)[:k]:
-            p = self._bank.provenance(int(j))
+            p = bank.provenance(int(j))
             labels = p["labels"]
             out.append({"prototype": int(j), "similarity": round(float(sims[j]), 4), "members": p["members"],
                         "member_labels": dict(list(labels.items())[:3]),
@@ -250,20 +250,30 @@ def identify(rgb: np.ndarray, text: str | None = None, classifier: PatternClassi
                "temperature": clf.temperature}, notes=notes)
 
 
-_CACHE: dict[str, PatternClassifier] = {}
+def _shipped_text_encoder() -> Any:
+    from ..text.encoder import load_text_encoder
+
+    return load_text_encoder()
 
 
-def load_classifier(path: str | Path | None = None) -> PatternClassifier:
-    """The classifier at ``path`` (default: the shipped kamon model). Cached by path and mtime.
-    Raises ClassifierError with one line when the file is missing or not a classifier."""
+def _shipped_evidence() -> tuple[Any, Any]:
+    from .bank import PatternBank
+    from .costume import SHIPPED_BANK, SHIPPED_DIR
+    from .encoder import load_encoder
+
+    return PatternBank.load(SHIPPED_BANK), load_encoder(SHIPPED_DIR / "pattern_encoder.npz")
+
+
+def load_classifier(path: str | Path | None = None, text_encoder: Callable[[], Any] | None = None,
+                    evidence: Callable[[], tuple[Any, Any]] | None = None) -> PatternClassifier:
+    """The classifier at ``path`` (default: the shipped kamon model); ``text_encoder`` and ``evidence``
+    as for :class:`PatternClassifier`. Not cached here (the caller owns its models: the add-on keeps one
+    per session). Raises ClassifierError with one line when the file is missing or not a classifier."""
     p = Path(path) if path else SHIPPED_CLASSIFIER
     if not p.is_file():
         hint = ("the add-on's shipped classifier is missing; reinstall the add-on" if path is None else
                 "train one with python -m training.patterns.train_classifier --data FOLDER --out FILE")
         raise ClassifierError(f"no classifier weights at {p} ({hint})")
-    key = f"{p.resolve()}:{p.stat().st_mtime_ns}"
-    if key in _CACHE:
-        return _CACHE[key]
     try:
         with np.load(p, allow_pickle=False) as z:
             if "meta_json" not in z.files:
@@ -272,12 +282,11 @@ def load_classifier(path: str | Path | None = None) -> PatternClassifier:
             weights = {k: z[k] for k in z.files if k != "meta_json"}
         if not str(meta.get("format", "")).startswith("heritage-motion pattern classifier"):
             raise ValueError("not a pattern classifier")
-        clf = PatternClassifier(weights, meta, str(p))
+        clf = PatternClassifier(weights, meta, str(p), text_encoder, evidence)
         if "head.weight" not in clf.w or clf.w["head.weight"].shape[0] != len(clf.classes):
             raise ValueError("the weights do not match the class list")
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         raise ClassifierError(f"{p} is not a readable pattern classifier ({e})") from None
-    _CACHE[key] = clf
     return clf
 
 
