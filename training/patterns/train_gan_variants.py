@@ -45,6 +45,7 @@ from training.patterns.gan_model import (
     generator_state,
     recalibrate_bn,
 )
+from training.runs import save_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 ENCODER = REPO / "motion_core" / "weights" / "patterns" / "pattern_encoder.npz"
@@ -135,8 +136,17 @@ def proxy_sequences(x: torch.Tensor, e: torch.Tensor, gen: torch.Generator) -> t
 
 
 # -- checkpoints and logs --------------------------------------------------------------------------
-def save_ckpt(path: Path, state: dict) -> None:
-    save_atomic(path, lambda tmp: torch.save(state, tmp))
+def resume(ck: Path, parts: dict, gen: torch.Generator, what: str) -> int:
+    """Load ``parts`` (modules and optimisers, by their checkpoint keys) and the batch generator from
+    ``ck`` when it exists; returns the step to continue from (0 for a fresh run)."""
+    if not ck.exists():
+        return 0
+    s = torch.load(ck, weights_only=True)  # tensors and plain data only
+    for key, part in parts.items():
+        part.load_state_dict(s[key])
+    gen.set_state(s["gen"])
+    print(f"resumed {what} at step {s['step']}", flush=True)
+    return int(s["step"])
 
 
 def log_line(path: Path, rec: dict) -> None:
@@ -188,16 +198,12 @@ def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_al
     od = torch.optim.Adam(d.parameters(), config.GAN_LR, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
     ck = out / "ckpt_gan.pt"
-    step = 0
-    if ck.exists():
-        s = torch.load(ck, weights_only=True)  # tensors and plain data only
-        g.load_state_dict(s["g"])
-        d.load_state_dict(s["d"])
-        og.load_state_dict(s["og"])
-        od.load_state_dict(s["od"])
-        gen.set_state(s["gen"])
-        step = s["step"]
-        print(f"resumed stage 1 at step {step}", flush=True)
+    parts = {"g": g, "d": d, "og": og, "od": od}
+    step = resume(ck, parts, gen, "stage 1")
+
+    def state() -> dict:
+        return {**{k: p.state_dict() for k, p in parts.items()}, "gen": gen.get_state(), "step": step}
+
     t0 = time.time()
     n = len(x_all)
     while step < steps and (time.time() - t0) < minutes * 60:
@@ -223,10 +229,8 @@ def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_al
         if step % 50 == 0 or step == steps:
             print(f"[gan] step {step}/{steps} D {ld.item():.3f} G {lg.item():.3f} "
                   f"{(time.time() - t0) / 60:.1f} min", flush=True)
-            save_ckpt(ck, {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
-                           "od": od.state_dict(), "gen": gen.get_state(), "step": step})
-    save_ckpt(ck, {"g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
-                   "od": od.state_dict(), "gen": gen.get_state(), "step": step})
+            save_checkpoint(state(), ck)
+    save_checkpoint(state(), ck)
     print(f"[gan] stage 1 stopped at step {step}", flush=True)
     return g, d, step
 
@@ -245,16 +249,7 @@ def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batc
         for p in m.parameters():
             p.requires_grad_(False)
     ck = out / f"ckpt_anim_{name}.pt"
-    step = 0
-    if ck.exists():
-        s = torch.load(ck, weights_only=True)  # tensors and plain data only
-        traj.load_state_dict(s["traj"])
-        td.load_state_dict(s["td"])
-        ot.load_state_dict(s["ot"])
-        otd.load_state_dict(s["otd"])
-        gen.set_state(s["gen"])
-        step = s["step"]
-        print(f"resumed {name} at step {step}", flush=True)
+    step = resume(ck, {"traj": traj, "td": td, "ot": ot, "otd": otd}, gen, name)
     t = config.ANIM_TRAIN_FRAMES
     t0 = time.time()
 
@@ -297,8 +292,8 @@ def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batc
             print(f"[anim {name}] step {step}/{steps} " + " ".join(f"{k} {v:.3f}" for k, v in rec.items()
                                                                    if k not in ("step", "t")) +
                   f" {(time.time() - t0) / 60:.1f} min", flush=True)
-            save_ckpt(ck, snapshot())
-    save_ckpt(ck, snapshot())
+            save_checkpoint(snapshot(), ck)
+    save_checkpoint(snapshot(), ck)
     print(f"[anim {name}] stopped at step {step}", flush=True)
     return traj
 
