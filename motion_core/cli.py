@@ -1,4 +1,5 @@
-"""``python -m motion_core``: inspect, retarget and generate BVH; validate rule packs; build priors.
+"""``python -m motion_core``: inspect, retarget and generate BVH; validate rule packs; build priors;
+build pattern banks; restore and identify pattern images in batch.
 
 Exit codes: 0 success; 1 bad input (one-line reason on stderr); 2 bad command line.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import config
 from .config import FPS
 from .rigs.axes import AxisConvention, parse_unit
 from .rigs.bonemap import NotHumanoidError, build_bone_map, guess_family, load_override
@@ -246,6 +248,100 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image_paths(items: list[str]) -> list[Path]:
+    """Files given, and the images directly inside folders given (sorted), for restore/identify."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and not q.name.startswith("."))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+    if not out:
+        raise UserError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(items)}")
+    return out
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from .patterns.library import pil_reader
+
+    try:
+        return pil_reader(path)
+    except OSError as e:  # Pillow's "cannot identify image file" and friends
+        raise UserError(f"not a readable image ({e})") from None
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """restore IMAGE|FOLDER ... --out FOLDER: each image's restoration as OUT/<name>_restored.png, with
+    its provenance (model, source file, notes) in OUT/<name>_restored.json. Existing outputs are kept
+    unless --force; an image that fails is reported and the others go on (exit 1 if any failed)."""
+    from .files import write_atomic, write_json_atomic
+    from .patterns.animate import png_bytes
+    from .patterns.image_input import ImageInputError, rgb_image
+    from .patterns.restore import colour_warning, load_restorer
+
+    paths = _image_paths(args.images)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    restorer = load_restorer(args.weights)
+    failed = 0
+    for i, path in enumerate(paths, 1):
+        target = out / f"{path.stem}_restored.png"
+        try:
+            if target.exists() and not args.force:
+                raise UserError(f"{target} exists; pass --force to replace it")
+            checked = rgb_image(_read_image(path), path.name)
+            h, w = checked.rgb.shape[:2]
+            if h * w > config.RESTORE_MAX_PIXELS:
+                raise UserError(f"{w}x{h} px; restoration takes at most {config.RESTORE_MAX_PIXELS // 1_000_000} "
+                                "megapixels: scale or crop it first")
+            rgb = restorer.restore(checked.rgb)
+            warning = colour_warning(checked.rgb)
+            prov = {**restorer.provenance, "made_by": "python -m motion_core restore", "source_file": str(path),
+                    "notes": checked.notes + ([warning] if warning else [])}
+            record = write_json_atomic(target.with_suffix(".json"), prov)  # first: no image without its record
+            try:
+                write_atomic(target, png_bytes(rgb))
+            except OSError:
+                record.unlink(missing_ok=True)
+                raise
+            print(f"[{i}/{len(paths)}] {path} -> {target}" + (f" ({warning})" if warning else ""), flush=True)
+        except (UserError, ImageInputError, ValueError) as e:
+            failed += 1
+            print(f"error: {path}: {e}", file=sys.stderr, flush=True)
+    if failed:
+        print(f"error: {failed} of {len(paths)} images not restored (see above)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    """identify IMAGE|FOLDER ...: the classifier's top three suggestions (or "unknown") per image, as
+    text or JSON lines (--json). Nothing is written."""
+    from .patterns.classifier import identify, load_classifier
+    from .patterns.image_input import ImageInputError
+
+    paths = _image_paths(args.images)
+    clf = load_classifier(args.weights)
+    failed = 0
+    for path in paths:
+        try:
+            res = identify(_read_image(path), text=args.text or None, classifier=clf, name=path.name)
+        except (UserError, ImageInputError, ValueError) as e:
+            failed += 1
+            print(f"error: {path}: {e}", file=sys.stderr, flush=True)
+            continue
+        if args.json:
+            print(json.dumps({"file": str(path), **res.to_json()}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{path}: {res.summary()}", flush=True)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m motion_core", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -316,6 +412,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--k", type=int, default=4, help="query: prototypes to list (default 4)")
     sp.add_argument("--force", action="store_true", help="build: replace an existing bank")
     sp.set_defaults(func=cmd_patterns)
+
+    sp = sub.add_parser("restore", help="restore worn pattern images with the restoration GAN (new files, never in place)")
+    sp.add_argument("images", nargs="+", help="image files or folders of them")
+    sp.add_argument("--out", required=True, help="folder for <name>_restored.png and its provenance .json")
+    sp.add_argument("--weights", help="restoration weights .npz (default: the shipped Edo-print model)")
+    sp.add_argument("--force", action="store_true", help="replace existing outputs")
+    sp.set_defaults(func=cmd_restore)
+
+    sp = sub.add_parser("identify", help="suggest what pattern each image shows (top three, or unknown)")
+    sp.add_argument("images", nargs="+", help="image files or folders of them")
+    sp.add_argument("--text", help="a description that helps (culture, medium, a partial blazon)")
+    sp.add_argument("--weights", help="classifier .npz (default: the shipped kamon model)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per image")
+    sp.set_defaults(func=cmd_identify)
     return p
 
 

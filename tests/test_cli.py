@@ -78,3 +78,63 @@ def test_written_values_are_finite(tmp_path, bandai_dance):
     out = tmp_path / "r.bvh"
     assert run("retarget", bandai_dance, "--to", "rigify", "--out", out).returncode == 0
     assert np.isfinite(read_bvh(out).values).all()
+
+
+# -- restore and identify: pattern images in batch (#13, #14) ---------------------------------------
+def _edo_prints(n: int) -> list:
+    from tests.conftest import DATA, need
+
+    folder = need(DATA / "patterns" / "kamon" / "edo")
+    return sorted(folder.iterdir())[:n]
+
+
+def test_restore_writes_new_images_with_provenance_and_never_overwrites(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in _edo_prints(2):
+        (src / p.name).write_bytes(p.read_bytes())
+    (src / "notes.txt").write_text("not an image")  # ignored: not an image suffix
+    (src / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    r = run("restore", src, "--out", out)
+    assert r.returncode == 1, r.stderr  # broken.png failed, the two prints were restored
+    assert "broken.png: not a readable image" in r.stderr and "1 of 3 images not restored" in r.stderr
+    made = sorted(q.name for q in out.iterdir())
+    stems = sorted(p.stem for p in src.iterdir() if p.suffix == ".jpg")
+    assert made == sorted([f"{s}_restored.json" for s in stems] + [f"{s}_restored.png" for s in stems])
+    for s in stems:
+        with Image.open(out / f"{s}_restored.png") as im, Image.open(src / f"{s}.jpg") as orig:
+            assert im.size == orig.size and im.mode == "RGB"
+            a = np.asarray(im, np.float32)
+            b = np.asarray(orig.convert("RGB"), np.float32)
+        assert 0.5 < np.abs(a - b).mean() < 40  # changed, but the same print
+        prov = json.loads((out / f"{s}_restored.json").read_text())
+        assert prov["source_file"].endswith(f"{s}.jpg") and prov["made_by"] == "python -m motion_core restore"
+        assert "licence" in json.dumps(prov).lower()
+    before = (out / f"{stems[0]}_restored.png").read_bytes()
+    r = run("restore", src / f"{stems[0]}.jpg", "--out", out)
+    assert r.returncode == 1 and "exists; pass --force" in r.stderr
+    assert (out / f"{stems[0]}_restored.png").read_bytes() == before
+    assert run("restore", src / f"{stems[0]}.jpg", "--out", out, "--force").returncode == 0
+    r = run("restore", tmp_path / "nothing", "--out", out)
+    assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path / 'nothing'}: no such file or folder"
+
+
+def test_identify_prints_suggestions_and_json(tmp_path):
+    prints = _edo_prints(2)
+    r = run("identify", *prints)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.split(": ", 1)[1].startswith("Suggested: ") for line in lines)
+    r = run("identify", prints[0], "--json", "--text", "kamon, a Japanese heraldic emblem")
+    rec = json.loads(r.stdout)
+    assert rec["file"] == str(prints[0]) and rec["used_text"] is True and len(rec["top3"]) == 3
+    assert rec["wording"].startswith("suggested")
+    bad = tmp_path / "x.png"
+    bad.write_bytes(b"\x89PNG broken")
+    r = run("identify", bad)
+    assert r.returncode == 1 and r.stderr.startswith(f"error: {bad}: not a readable image")
+    r = run("identify", prints[0], "--weights", tmp_path / "none.npz")
+    assert r.returncode == 1 and "no classifier weights" in r.stderr
