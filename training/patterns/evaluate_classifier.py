@@ -39,7 +39,8 @@ def load_torch(path: Path):
     meta = json.loads(str(z["meta_json"]))
     c = meta["config"]
     m = PatternClassifier(c["n_classes"], c["dim"], c["depth"], c["heads"], c["mlp"], c["fusion"])
-    m.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files if k not in ("meta_json", "ood_bank") and not k.startswith("feat.")})
+    skip = ("meta_json", "ood_bank")
+    m.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files if k not in skip and not k.startswith("feat.")})
     return m.eval(), meta
 
 

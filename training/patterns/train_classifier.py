@@ -363,8 +363,7 @@ def feature_branch(model, cs, states) -> tuple[dict[str, np.ndarray], dict, floa
     """Fit the feature branch on the training part, the fusion weights on the validation part (else
     the training part, each image's own views hidden from its neighbours), and the unknown threshold on
     the fused validation probabilities. Returns (arrays, meta for the npz's "features", threshold)."""
-    from training.patterns.classifier_features import (branch_from, branch_log_probs, fit_fusion,
-                                                       fit_neighbour_branch, log_softmax)
+    from training.patterns.classifier_features import branch_from, branch_log_probs, fit_fusion, fit_neighbour_branch, log_softmax
 
     tr, va = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "val")
     arrays, meta = fit_neighbour_branch(cs.images[tr], cs.y[tr], len(cs.classes))
