@@ -497,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{f_meta['val_accuracy_with_text']} (with text)", flush=True)
     info.update({"calibration": rep, "steps": steps, "batch": a.batch, "seed": a.seed, "augment": a.augment,
                  "balance": a.balance, "rotate": a.rotate, "token_drop": a.token_drop, "p_text": a.p_text,
-                 "extra_augment": a.extra or None, "feature_branch": a.features, "train_seconds_this_session": round(time.time() - t0, 1),
+                 "extra_augment": a.extra or None, "feature_branch": a.features,
+                 "train_seconds_this_session": round(time.time() - t0, 1),
                  "text_encoder": "all-MiniLM-L6-v2 token states (frozen), motion_core/text/encoder.py"})
     (run / "train_info.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
     display = {} if a.data is not None else {c: display_name(c) for c in cs.classes}
