@@ -50,19 +50,30 @@ def _orientation_histograms(mag: np.ndarray, ang: np.ndarray, cell: int, bins: i
     pos = ang / np.pi * bins - 0.5
     lo = np.floor(pos).astype(np.int64)
     frac = (pos - lo).astype(np.float32)
-    hist = np.zeros((n, h, w, bins), np.float32)
-    idx_n, idx_y, idx_x = np.indices((n, h, w))
-    np.add.at(hist, (idx_n, idx_y, idx_x, lo % bins), mag * (1 - frac))
-    np.add.at(hist, (idx_n, idx_y, idx_x, (lo + 1) % bins), mag * frac)
-    return hist.reshape(n, h // cell, cell, w // cell, cell, bins).sum((2, 4))
+    hc, wc = h // cell, w // cell
+    ny, nx = np.meshgrid(np.arange(h) // cell, np.arange(w) // cell, indexing="ij")
+    base = ((np.arange(n)[:, None, None] * hc + ny) * wc + nx) * bins  # (N, H, W) first bin of the pixel's cell
+    size = n * hc * wc * bins
+    hist = np.bincount((base + lo % bins).ravel(), (mag * (1 - frac)).ravel(), size) \
+        + np.bincount((base + (lo + 1) % bins).ravel(), (mag * frac).ravel(), size)
+    return hist.reshape(n, hc, wc, bins).astype(np.float32)
 
 
-def hog(images: np.ndarray, cell: int = 8) -> np.ndarray:
-    """(N, 64, 64, 3) -> (N, (64/cell - 1)^2 * 36) HOG, 2 x 2-cell blocks, L2-Hys (clip 0.2)."""
+def cell_histograms(images: np.ndarray, cell: int = 8) -> np.ndarray:
+    """(N, 64, 64, 3) -> (N, 64/cell, 64/cell, 9) gradient-orientation histograms of the grey image."""
     gx, gy = gradients(grey(images))
-    mag = np.hypot(gx, gy)
-    ang = np.mod(np.arctan2(gy, gx), np.pi)
-    ch = _orientation_histograms(mag, ang, cell)
+    return _orientation_histograms(np.hypot(gx, gy), np.mod(np.arctan2(gy, gx), np.pi), cell)
+
+
+def hog(images: np.ndarray, cell: int = 8, cells: np.ndarray | None = None) -> np.ndarray:
+    """(N, 64, 64, 3) -> (N, (64/cell - 1)^2 * 36) HOG, 2 x 2-cell blocks, L2-Hys (clip 0.2). ``cells``:
+    the 8-px cell histograms of the same images when already computed (a 16-px cell sums 2 x 2 of them)."""
+    if cells is not None and cell % 8 == 0:
+        r = cell // 8
+        n, h, w, b = cells.shape
+        ch = cells.reshape(n, h // r, r, w // r, r, b).sum((2, 4))
+    else:
+        ch = cell_histograms(images, cell)
     blocks = np.concatenate([ch[:, :-1, :-1], ch[:, 1:, :-1], ch[:, :-1, 1:], ch[:, 1:, 1:]], -1)
     n = len(blocks)
     b = blocks.reshape(n, -1, blocks.shape[-1])
@@ -146,10 +157,14 @@ def colour(images: np.ndarray) -> np.ndarray:
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
     hue = np.mod(np.arctan2(np.sqrt(3.0) * (g - b), 2 * r - g - b), 2 * np.pi) / (2 * np.pi)
     flat = sat.reshape(n, -1)
-    hb = np.minimum((hue * 12).astype(np.int64), 11).reshape(n, -1)
-    hh = np.stack([np.bincount(hb[i], weights=flat[i], minlength=12) for i in range(n)]) / flat.shape[1]
-    sh = np.stack([np.histogram(s, bins=6, range=(0, 1))[0] for s in sat.reshape(n, -1)]) / flat.shape[1]
-    vh = np.stack([np.histogram(v, bins=6, range=(0, 1))[0] for v in mx.reshape(n, -1)]) / flat.shape[1]
+    npx = flat.shape[1]
+    row = np.arange(n)[:, None]
+
+    def hist(values: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
+        b = np.clip((values.reshape(n, -1) * bins).astype(np.int64), 0, bins - 1) + row * bins
+        return np.bincount(b.ravel(), None if weights is None else weights.ravel(), n * bins).reshape(n, bins) / npx
+
+    hh, sh, vh = hist(hue, 12, flat), hist(sat, 6), hist(mx, 6)
     gr = grey(x).reshape(n, -1)
     return np.concatenate([np.sqrt(hh), np.sqrt(sh), np.sqrt(vh), gr.mean(1, keepdims=True),
                            gr.std(1, keepdims=True)], 1).astype(np.float32)
@@ -167,7 +182,9 @@ def features(images: np.ndarray, blocks: list[str] | tuple[str, ...]) -> np.ndar
     unknown = [b for b in blocks if b not in FEATURE_BLOCKS]
     if unknown:
         raise ValueError(f"features: unknown blocks {unknown}; known: {sorted(FEATURE_BLOCKS)}")
-    return np.concatenate([FEATURE_BLOCKS[b](x) for b in blocks], 1).astype(np.float32)
+    cells = cell_histograms(x) if {"hog", "hog16"} & set(blocks) else None  # shared by both HOGs
+    out = [hog(x, 8 if b == "hog" else 16, cells) if b in ("hog", "hog16") else FEATURE_BLOCKS[b](x) for b in blocks]
+    return np.concatenate(out, 1).astype(np.float32)
 
 
 def dihedral(images: np.ndarray, k: int) -> np.ndarray:
@@ -218,4 +235,6 @@ class NeighbourBranch:
     def log_probs(self, images: np.ndarray) -> np.ndarray:
         """(N, 64, 64, 3) float [0, 1] -> (N, C) log-probabilities averaged over the ``views`` flips/turns."""
         x = np.asarray(images, np.float32)
-        return np.mean([self.vote(self.embed(dihedral(x, v))) for v in range(self.views)], 0)
+        n = len(x)
+        lp = self.vote(self.embed(np.concatenate([dihedral(x, v) for v in range(self.views)])))  # one batch
+        return lp.reshape(self.views, n, -1).mean(0)
