@@ -230,6 +230,23 @@ def test_identify_on_held_out_kamon_images():
     assert rec["wording"].startswith("suggested") and json.dumps(rec)
 
 
+@needs_data
+def test_feature_branch_on_validation_blazons():
+    """The shipped feature branch, run by the numpy runtime on the validation images (blazons it was not
+    fitted on), reproduces the validation accuracy recorded at training (and is far above always
+    answering the most common family)."""
+    from training.patterns.classifier_data import build
+
+    cs = build(("kamon",))
+    clf = load_classifier()
+    va, tr = np.flatnonzero(cs.part == "val"), np.flatnonzero(cs.part == "train")
+    lp = clf.branch.log_probs(cs.images[va].astype(np.float32) / 255)
+    acc = float(np.mean(lp.argmax(1) == cs.y[va]))
+    majority = float(np.mean(cs.y[va] == np.bincount(cs.y[tr]).argmax()))
+    assert abs(acc - clf.meta["features"]["val_accuracy_image_only"]["features"]) < 0.02, acc
+    assert acc > majority + 0.2, (acc, majority)
+
+
 def test_unknown_on_out_of_set_images():
     clf = load_classifier()
     rng = np.random.default_rng(3)
