@@ -1,6 +1,8 @@
 """Choose the classifier's feature branch on the VALIDATION part (issue #14; docs/classifier.md).
 
     python -m training.patterns.select_features [--set kamon|research] [--out docs/classifier_feature_selection.json]
+    python -m training.patterns.select_features --cv      # the chosen branch, 5-fold CV over the blazons
+                                                          # of train + validation (still no test image)
 
 Fits the branch (training part only) for each descriptor set, k, tau and PCA size and reports its
 validation accuracy and NLL (image only; the test part is never read). Also a logistic regression on
@@ -26,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", choices=("kamon", "research"), default="kamon")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--cv", action="store_true", help="5-fold cross-validation of the chosen branch over the "
+                    "source groups (kamon: blazons) of train + validation, instead of the sweep")
     a = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if a.cv:
+        return cross_validate(a.set)
     from motion_core.patterns.features import FEATURE_BLOCKS, NeighbourBranch
     from training.patterns.classifier_data import build
     from training.patterns.classifier_features import dihedral_features, fit_logreg, logreg_logprob
@@ -93,6 +99,32 @@ def main(argv: list[str] | None = None) -> int:
     for r in top:
         print(r)
     print(f"wrote {out} ({time.time() - t0:.0f} s)")
+    return 0
+
+
+def cross_validate(name: str, folds: int = 5) -> int:
+    """The chosen branch (classifier_features' BLOCKS, K, TAU, PCA_DIM) fitted on 4/5 of the source
+    groups of train + validation and scored on the rest, for each fifth (by a hash of the group)."""
+    from training.patterns.classifier_data import build
+    from training.patterns.classifier_features import BLOCKS, PCA_DIM, TAU, K, branch_from, branch_log_probs, fit_neighbour_branch
+    from training.patterns.data import _hash01
+
+    cs = build(("kamon",) if name == "kamon" else ("kamon", "batik", "decor"))
+    fit = np.flatnonzero(cs.part != "test")
+    groups = np.array([cs.meta[i].get("description") or cs.path[i] for i in fit])
+    fold = np.array([int(_hash01("cv:" + g) * folds) for g in groups])
+    y = cs.y[fit]
+    hits = []
+    for k in range(folds):
+        tr, te = fit[fold != k], fit[fold == k]
+        arrays, meta = fit_neighbour_branch(cs.images[tr], cs.y[tr], len(cs.classes), BLOCKS, K, TAU, PCA_DIM)
+        pred = branch_log_probs(branch_from(arrays, meta, len(cs.classes)), cs.images[te]).argmax(1)
+        h = pred == cs.y[te]
+        hits.append(h)
+        majority = float(np.mean(cs.y[te] == np.bincount(y[fold != k]).argmax()))
+        print(f"fold {k}: {len(te)} images, {len(set(groups[fold == k]))} groups, accuracy {h.mean():.3f} "
+              f"(most common family {majority:.3f})", flush=True)
+    print(f"pooled: {np.concatenate(hits).mean():.3f} over {len(fit)} images")
     return 0
 
 
