@@ -347,6 +347,10 @@ def test_train_on_user_archive(tmp_path):
     labels = set(json.loads(l)["label"] for l in (folder / "captions.jsonl").read_text().splitlines())
     assert set(clf.classes) == labels
     assert (tmp_path / "run" / "loss.png").exists()
+    # the feature branch is fitted on the archive's own training images, and fused
+    fm = clf.meta["features"]
+    assert clf.branch is not None and len(clf.branch.bank) == 8 * fm["bank_images"]
+    assert 0 < fm["bank_images"] <= 18 and set(fm["fusion"]) == {"image_only", "with_text"}
     from PIL import Image
 
     rgb = np.asarray(Image.open(folder / "im00.png").convert("RGB"), np.float32) / 255
