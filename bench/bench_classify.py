@@ -5,7 +5,8 @@
 A 600 x 450 RGB image (so the squaring and resizing count), after one warm-up call (loading the
 weights, the text encoder and the bank is not timed). Reports the median and the fastest of 15 calls
 for: image only; image + text (MiniLM on the text included); image + text + the nearest prototypes
-as evidence (the operator's full call). Goal (issue #14): <= 150 ms per image.
+as evidence (the operator's full call); and the feature branch alone when the weights hold one.
+Goal (issue #14): <= 150 ms per image.
 """
 
 from __future__ import annotations
@@ -48,7 +49,13 @@ def main() -> int:
     img = rng.random((450, 600, 3)).astype(np.float32)
     print(f"weights {clf.source} ({Path(clf.source).stat().st_size / 1e6:.2f} MB), "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
-    for name, fn in (("image only", lambda: identify(img, None, clf, evidence=0)),
+    x64 = rng.random((1, 64, 64, 3)).astype(np.float32)
+    branch = clf.branch
+    if branch is not None:
+        print(f"feature branch: {branch.views} flips/turns x {len(branch.blocks)} descriptor blocks, "
+              f"bank {branch.bank.shape[0]} x {branch.bank.shape[1]}")
+    for name, fn in ((("feature branch alone (64 x 64 input)", lambda: branch.log_probs(x64)),) if branch else ()) + (
+                     ("image only", lambda: identify(img, None, clf, evidence=0)),
                      ("image + text", lambda: identify(img, TEXT, clf, evidence=0)),
                      ("image + text + 3 prototypes (operator)", lambda: identify(img, TEXT, clf, evidence=3))):
         med, best = times(fn)

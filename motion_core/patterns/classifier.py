@@ -6,6 +6,11 @@
     text (optional) -> MiniLM token states (motion_core/text/encoder.py, frozen) -> Linear -> (L, D),
         after the learned "no text" token; no text: that token alone (MiniLM is not run)
     bidirectional cross-attention (image <- text, text <- image) -> [CLS, mean text] -> classes
+    feature branch (when the weights hold one, ``features.NeighbourBranch``): fixed descriptors (HOG,
+        polar/ring Fourier, LBP, colour) -> PCA -> cosine k-nearest training images (all eight
+        flips/quarter turns) -> class log-probabilities, averaged over the query's flips/turns
+    fusion: logits = a * log p_features + b * model logits, (a, b) fitted on validation images
+        (one pair for image-only input, one for image + text); they also calibrate the result
 
 ``identify`` returns the top three *suggested* labels with calibrated confidences (softmax at the
 fitted temperature), ``unknown`` when the best confidence is below the calibrated threshold or the
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import layers as L
+from .features import NeighbourBranch
 from .image_input import ImageInputError, rgb_image
 from .library import to_square
 
@@ -97,6 +103,14 @@ class PatternClassifier:
         self.class_display: dict[str, str] = dict(meta.get("class_display", {}))
         self.temperature = float(meta.get("temperature", 1.0))
         self.threshold = float(meta.get("threshold", 0.0))
+        fm = meta.get("features")
+        self.branch: NeighbourBranch | None = None
+        self.fusion_weights: dict[str, tuple[float, float]] = {}
+        if fm:
+            arrays = {k[len("feat."):]: v for k, v in weights.items() if k.startswith("feat.")}
+            self.branch = NeighbourBranch(arrays, list(fm["blocks"]), len(self.classes), int(fm["k"]),
+                                          float(fm["tau"]), int(fm.get("views", 8)))
+            self.fusion_weights = {m: (float(ab[0]), float(ab[1])) for m, ab in fm["fusion"].items()}
         self._load_text_encoder = text_encoder or _shipped_text_encoder
         self._load_evidence = evidence or _shipped_evidence
         self._text_encoder: Any = None  # loaded on first use, then kept with this classifier
@@ -153,6 +167,20 @@ class PatternClassifier:
         t_mean = (t * keep).sum(1) / keep.sum(1)
         h = self._ln("head_ln", np.concatenate([img[:, 0], t_mean], 1))
         return L.linear(h, w["head.weight"], w["head.bias"]), feat
+
+    def fused_logits(self, images: np.ndarray, text: np.ndarray, text_pad: np.ndarray) -> np.ndarray:
+        """As :meth:`logits`, fused with the feature branch when the weights hold one and calibrated:
+        softmax of the result is the reported probability. Without a feature branch: the model's logits
+        over the fitted temperature. ``text`` of length 0 (or all padding) counts as image only."""
+        z = self.logits(images, text, text_pad)
+        if self.branch is None:
+            return z / self.temperature
+        with_text = np.asarray(~np.asarray(text_pad, bool)).any(1) if text_pad.shape[1] else np.zeros(len(z), bool)
+        a0, b0 = self.fusion_weights["image_only"]
+        a1, b1 = self.fusion_weights["with_text"]
+        a = np.where(with_text, a1, a0)[:, None].astype(np.float32)
+        b = np.where(with_text, b1, b0)[:, None].astype(np.float32)
+        return a * self.branch.log_probs(images) + b * z
 
     def in_set_similarity(self, img64: np.ndarray) -> float | None:
         """Mean cosine of the image's statistics (:func:`image_statistics`) to those of its k nearest
@@ -224,8 +252,8 @@ def identify(rgb: np.ndarray, text: str | None = None, classifier: PatternClassi
     clf = classifier or load_classifier()
     img, notes = prepare(rgb, name)
     st = clf.text_states(text)
-    zz, feat = clf.forward(img[None], st[None], np.zeros((1, len(st)), bool))
-    p = L.softmax(zz[0] / clf.temperature)
+    zz = clf.fused_logits(img[None], st[None], np.zeros((1, len(st)), bool))
+    p = L.softmax(zz[0])
     sim = clf.in_set_similarity(img)
     ood_thr = clf.meta.get("calibration", {}).get("ood_threshold")
     reasons = []
@@ -247,7 +275,8 @@ def identify(rgb: np.ndarray, text: str | None = None, classifier: PatternClassi
                                                   for i in order},
         evidence=clf.nearest_prototypes(img, evidence) if evidence > 0 else [],
         model={"weights": clf.source, "trained_on": clf.meta.get("trained_on"), "licence": clf.meta.get("licence"),
-               "temperature": clf.temperature}, notes=notes)
+               "temperature": clf.temperature, "feature_branch": clf.branch is not None,
+               "fusion": clf.fusion_weights}, notes=notes)
 
 
 def _shipped_text_encoder() -> Any:

@@ -39,7 +39,8 @@ def load_torch(path: Path):
     meta = json.loads(str(z["meta_json"]))
     c = meta["config"]
     m = PatternClassifier(c["n_classes"], c["dim"], c["depth"], c["heads"], c["mlp"], c["fusion"])
-    m.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files if k not in ("meta_json", "ood_bank")})
+    skip = ("meta_json", "ood_bank")
+    m.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files if k not in skip and not k.startswith("feat.")})
     return m.eval(), meta
 
 
@@ -51,7 +52,10 @@ def average_precision(score: np.ndarray, pos: np.ndarray) -> float:
     return float((prec * p).sum() / max(p.sum(), 1))
 
 
-def metrics(prob: np.ndarray, y: np.ndarray, cultures: np.ndarray) -> dict:
+def metrics(prob: np.ndarray, y: np.ndarray, cultures: np.ndarray, groups: np.ndarray | None = None) -> dict:
+    """``groups`` (N,): the source group of each image (a kamon blazon; a batik/decor image is its own
+    group): adds the group-balanced accuracy, each group weighing the same (a test of 112 kamon images
+    holds 47 blazons, one of them with 20 prints)."""
     pred = prob.argmax(1)
     present = np.unique(y)
     aps, f1s = [], []
@@ -62,7 +66,12 @@ def metrics(prob: np.ndarray, y: np.ndarray, cultures: np.ndarray) -> dict:
         fn = np.sum((pred != c) & (y == c))
         f1s.append(2 * tp / max(2 * tp + fp + fn, 1))
     cprob = np.stack([prob[:, cultures == k].sum(1) for k in range(cultures.max() + 1)], 1)
-    return {"accuracy": round(float((pred == y).mean()), 4), "mAP": round(float(np.mean(aps)), 4),
+    extra = {}
+    if groups is not None:
+        _, inv, cnt = np.unique(groups, return_inverse=True, return_counts=True)
+        w = 1.0 / cnt[inv]
+        extra = {"group_balanced_accuracy": round(float(((pred == y) * w).sum() / w.sum()), 4), "groups": int(len(cnt))}
+    return {**extra, "accuracy": round(float((pred == y).mean()), 4), "mAP": round(float(np.mean(aps)), 4),
             "macro_F1": round(float(np.mean(f1s)), 4),
             "culture_accuracy": round(float((cprob.argmax(1) == cultures[y]).mean()), 4),
             "top3_accuracy": round(float(np.mean([y[i] in np.argsort(-prob[i])[:3] for i in range(len(y))])), 4),
@@ -118,55 +127,102 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def evaluate_model(path: Path, cs, states, full: bool = True) -> dict:
+    """Figures of one weights file on the test part. The ViT + MiniLM model alone (at its temperature:
+    seed 003's design) under "full_text", "image_only", ...; when the file holds a feature branch,
+    the branch alone ("features_only", image only by construction) and the fused predictor (the
+    runtime's: softmax(a * log p_features + b * model logits)) under "fused"."""
     from training.patterns.train_classifier import logits_for
 
     model, meta = load_torch(path)
     te = np.flatnonzero(cs.part == "test")
-    y, cul, t = cs.y[te], cs.cultures, meta["temperature"]
+    y, t = cs.y[te], meta["temperature"]
+    groups = np.array([cs.meta[i].get("description") or cs.path[i] for i in te])
+
+    def cul_metrics(prob: np.ndarray, yy: np.ndarray, cultures: np.ndarray) -> dict:
+        return metrics(prob, yy, cultures, groups)
+
+    cul = cs.cultures
     out: dict = {"weights": str(path.relative_to(REPO)), "temperature": t, "threshold": meta["threshold"],
                  "config": meta["config"], "steps": meta.get("steps"), "augment": meta.get("augment")}
-    z_full = logits_for(model, cs, te, states, 2)
-    out["full_text"] = metrics(softmax(z_full / t), y, cul)
+    modes = {"full_text": 2, "image_only": 0, "culture_phrase_only_text": 1} if full else {"full_text": 2}
+    z = {name: logits_for(model, cs, te, states, m) for name, m in modes.items()}
+    for name in modes:
+        out[name] = cul_metrics(softmax(z[name] / t), y, cul)
     if not full:
         return out
-    z_img = logits_for(model, cs, te, states, 0)
-    out["image_only"] = metrics(softmax(z_img / t), y, cul)
-    out["culture_phrase_only_text"] = metrics(softmax(logits_for(model, cs, te, states, 1) / t), y, cul)
     dm = cs.images.copy()
     dm[te] = damaged(cs.images[te])
     saved, cs.images = cs.images, dm
     try:
-        out["damaged_full_text"] = metrics(softmax(logits_for(model, cs, te, states, 2) / t), y, cul)
-        out["damaged_image_only"] = metrics(softmax(logits_for(model, cs, te, states, 0) / t), y, cul)
+        for name, m in (("damaged_full_text", 2), ("damaged_image_only", 0)):
+            z[name] = logits_for(model, cs, te, states, m)
+            out[name] = cul_metrics(softmax(z[name] / t), y, cul)
     finally:
         cs.images = saved
-    e_raw, _ = ece(softmax(z_full), y)
-    e_cal, curve = ece(softmax(z_full / t), y)
-    e_img, curve_img = ece(softmax(z_img / t), y)
+    e_raw, _ = ece(softmax(z["full_text"]), y)
+    e_cal, curve = ece(softmax(z["full_text"] / t), y)
+    e_img, curve_img = ece(softmax(z["image_only"] / t), y)
     out["calibration"] = {"ece_full_text_T1": e_raw, "ece_full_text_calibrated": e_cal,
-                          "ece_image_only_calibrated": e_img, "ece_image_only_T1": ece(softmax(z_img), y)[0],
+                          "ece_image_only_calibrated": e_img, "ece_image_only_T1": ece(softmax(z["image_only"]), y)[0],
                           "reliability_full_text": curve, "reliability_image_only": curve_img}
+    fm = meta.get("features")
+    if fm:
+        from motion_core.patterns.classifier import load_classifier
+        from training.patterns.classifier_features import branch_log_probs
+
+        branch = load_classifier(path).branch
+        lp = {"clean": branch_log_probs(branch, cs.images[te]), "damaged": branch_log_probs(branch, dm[te])}
+        out["features_only"] = {"image_only": cul_metrics(np.exp(lp["clean"]), y, cul),
+                                "damaged_image_only": cul_metrics(np.exp(lp["damaged"]), y, cul),
+                                "ece_image_only": ece(np.exp(lp["clean"]), y)[0]}
+        fused: dict = {"fusion_weights": fm["fusion"], "threshold": meta["threshold"]}
+        probs = {}
+        for name in ("full_text", "image_only", "culture_phrase_only_text", "damaged_full_text", "damaged_image_only"):
+            a, b = fm["fusion"]["image_only" if name.endswith("image_only") else "with_text"]
+            probs[name] = softmax(a * lp["damaged" if name.startswith("damaged") else "clean"] + b * z[name])
+            fused[name] = cul_metrics(probs[name], y, cul)
+        e_f, curve_f = ece(probs["full_text"], y)
+        e_i, curve_i = ece(probs["image_only"], y)
+        fused["calibration"] = {"ece_full_text": e_f, "ece_image_only": e_i, "reliability_full_text": curve_f,
+                                "reliability_image_only": curve_i}
+        out["fused"] = fused
     return out
+
+
+def fused_probs(path: Path, cs, idx: np.ndarray, states, mode: int) -> np.ndarray:
+    """The runtime's calibrated probabilities of a weights file (fused when it holds a feature branch,
+    else the model over its temperature) for cs's images ``idx``; mode 0 no text, 1 culture, 2 full."""
+    from training.patterns.train_classifier import logits_for
+
+    model, meta = load_torch(path)
+    z = logits_for(model, cs, idx, states, mode)
+    fm = meta.get("features")
+    if not fm:
+        return softmax(z / meta["temperature"])
+    from motion_core.patterns.classifier import load_classifier
+    from training.patterns.classifier_features import branch_log_probs
+
+    a, b = fm["fusion"]["image_only" if mode == 0 else "with_text"]
+    return softmax(a * branch_log_probs(load_classifier(path).branch, cs.images[idx]) + b * z)
 
 
 def unknown_figures(path: Path, kamon_cs, research_cs, states) -> dict:
     """The kamon model's abstention (max softmax below its threshold, or image statistics unlike the
     training images) on in-set (kamon test) and out-of-set images, each rule alone and both."""
     from motion_core.patterns.classifier import image_statistics
-    from training.patterns.train_classifier import knn_similarity, logits_for
+    from training.patterns.train_classifier import knn_similarity
 
-    model, meta = load_torch(path)
+    _, meta = load_torch(path)
     bank = np.load(path)["ood_bank"]
     cal = meta["calibration"]
-    t, thr, othr = meta["temperature"], meta["threshold"], cal["ood_threshold"]
+    thr, othr = meta["threshold"], cal["ood_threshold"]
 
     class _S:  # a minimal set for logits_for: images, no text
         def __init__(self, im):
             self.images, self.text, self.culture_text = im, [""] * len(im), [""] * len(im)
 
     def rules(images, y=None, cs=None, idx=None, mode=0):
-        p = softmax(logits_for(model, cs or _S(images), idx if idx is not None else np.arange(len(images)),
-                               states, mode) / t)
+        p = fused_probs(path, cs or _S(images), idx if idx is not None else np.arange(len(images)), states, mode)
         low = p.max(1) < thr
         far = knn_similarity(image_statistics(images), bank, cal["ood_k"]) < othr
         out = {"images": int(len(images)), "low_confidence": round(float(low.mean()), 4),
@@ -272,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
                            "kamon": {p: int((kamon.part == p).sum()) for p in ("train", "val", "test")},
                            "leak_report_research": research.leak_report, "leak_report_kamon": kamon.leak_report},
                  "seed_003": {"accuracy": 0.92, "mAP": 0.85, "macro_F1": 0.88, "ablation_drop_points": "5-9"}}
+    before = DOCS / "classifier_eval_before.json"  # the figures before the feature branch (ViT + MiniLM alone)
+    if before.exists():
+        res["before"] = json.loads(before.read_text())
     curves = {}
     for name, cs, path in (("research", research, RUNS / "classifier-research" / "classifier.npz"),
                            ("kamon_shipped", kamon, SHIPPED)):
@@ -280,31 +339,36 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = evaluate_model(path, cs, states)
         tr, te = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "test")
-        r["text_only"] = metrics(text_only(cs, states, tr, te), cs.y[te], cs.cultures)
+        groups = np.array([cs.meta[i].get("description") or cs.path[i] for i in te])
+        r["text_only"] = metrics(text_only(cs, states, tr, te), cs.y[te], cs.cultures, groups)
         if name == "research":
             for abl, run in (("no_cross_attention", "classifier-research-concat"),
                              ("no_augmentation", "classifier-research-noaug")):
                 p = RUNS / run / "classifier.npz"
                 if p.exists():
                     ev = evaluate_model(p, cs, states, full=True)
-                    r[abl] = {k: ev[k] for k in ("full_text", "image_only", "damaged_full_text", "damaged_image_only")}
+                    r[abl] = {k: ev[k] for k in ("full_text", "image_only", "damaged_full_text", "damaged_image_only",
+                                                 "features_only", "fused") if k in ev}
             sub = {}
             te_ds = np.array(cs.dataset)[te]
-            model, meta = load_torch(path)
-            from training.patterns.train_classifier import logits_for
-
             for mode, mname in ((2, "full_text"), (0, "image_only")):
-                p = softmax(logits_for(model, cs, te, states, mode) / meta["temperature"])
+                p = fused_probs(path, cs, te, states, mode)  # the fused predictor (the model alone if none)
                 for d in ("kamon", "batik", "decor"):
                     m = te_ds == d
-                    sub[f"{d}_{mname}"] = metrics(p[m], cs.y[te][m], cs.cultures)
+                    sub[f"{d}_{mname}"] = metrics(p[m], cs.y[te][m], cs.cultures, groups[m])
             r["per_dataset"] = sub
         else:
             r["unknown"] = unknown_figures(path, cs, research, states)
         res[name] = r
-        curves[f"{name}: calibrated, text"] = r["calibration"]["reliability_full_text"]
-        curves[f"{name}: calibrated, image only"] = r["calibration"]["reliability_image_only"]
+        curves[f"{name}: model alone, calibrated, text"] = r["calibration"]["reliability_full_text"]
+        curves[f"{name}: model alone, calibrated, image only"] = r["calibration"]["reliability_image_only"]
+        if "fused" in r:
+            curves[f"{name}: fused, text"] = r["fused"]["calibration"]["reliability_full_text"]
+            curves[f"{name}: fused, image only"] = r["fused"]["calibration"]["reliability_image_only"]
         print(name, json.dumps({k: v for k, v in r.items() if k in ("full_text", "image_only", "text_only")}))
+        if "fused" in r:
+            print(name, "fused", json.dumps({k: r["fused"][k] for k in ("full_text", "image_only")}),
+                  "features", json.dumps(r["features_only"]["image_only"]))
     a.out.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
     plot_reliability({k: v for k, v in curves.items() if v}, a.plot)
     examples_sheet(kamon, research, a.plot.with_name("classifier_examples.png"))

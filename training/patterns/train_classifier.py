@@ -11,6 +11,12 @@ motion_core/patterns/classifier.py).
         licence; an optional "label" field is the class, else the caption is). Checked before any training;
         a bad folder is refused with one line and exit status 2.
 
+Feature branch (``--features neighbours``, the default): fixed numpy descriptors of the training images
+(motion_core/patterns/features.py) and a cosine k-nearest-neighbour vote over them
+(training/patterns/classifier_features.py), fused with the model's logits by two weights fitted on the
+validation part (one pair for image-only input, one for image + text); the unknown threshold is then
+set on the fused probabilities. ``--features none``: the ViT + MiniLM model alone (seed 003's design).
+
 Seeded (--seed), one thread, resumable (the run folder's checkpoint.pt is picked up unless --fresh),
 progress every 50 steps, loss plot ``loss.png`` in the run folder. Training uses the train part only;
 the validation part (15 % of the training sources) fits the temperature (calibration) and the unknown
@@ -353,18 +359,60 @@ def calibrate(model, cs, states) -> tuple[float, float, dict]:
                         (z[:len(va)].argmax(1) == cs.y[va]).mean())}
 
 
+def feature_branch(model, cs, states) -> tuple[dict[str, np.ndarray], dict, float]:
+    """Fit the feature branch on the training part, the fusion weights on the validation part (else
+    the training part, each image's own views hidden from its neighbours), and the unknown threshold on
+    the fused validation probabilities. Returns (arrays, meta for the npz's "features", threshold)."""
+    from training.patterns.classifier_features import branch_from, branch_log_probs, fit_fusion, fit_neighbour_branch, log_softmax
+
+    tr, va = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "val")
+    arrays, meta = fit_neighbour_branch(cs.images[tr], cs.y[tr], len(cs.classes))
+    branch = branch_from(arrays, meta, len(cs.classes))
+    used = "validation part of train"
+    if len(va):
+        lp = branch_log_probs(branch, cs.images[va])
+    else:  # no validation part: leave-one-out on the training images (their own 8 views hidden)
+        va, used = tr, "training images, leave-one-out (no validation part)"
+        own = np.tile(np.eye(len(tr), dtype=bool), (1, meta["views"]))
+        lp = np.mean([branch.vote(branch.embed(_views(cs.images[tr], v)), own) for v in range(meta["views"])], 0)
+    y = cs.y[va]
+    fusion, fused = {}, []
+    for mode, name in ((0, "image_only"), (2, "with_text")):
+        z = logits_for(model, cs, va, states, mode)
+        a, b = fit_fusion(lp, z, y)
+        fusion[name] = [a, b]
+        fused.append(a * lp + b * z)
+        meta[f"val_accuracy_{name}"] = {"features": round(float((lp.argmax(1) == y).mean()), 4),
+                                        "model": round(float((z.argmax(1) == y).mean()), 4),
+                                        "fused": round(float((fused[-1].argmax(1) == y).mean()), 4)}
+    conf = np.exp(log_softmax(np.concatenate(fused))).max(1)
+    thr = float(np.quantile(conf, 1 - COVERAGE))
+    meta.update({"fusion": fusion, "fusion_fitted_on": used, "threshold_fused": thr})
+    return arrays, meta, thr
+
+
+def _views(images: np.ndarray, v: int) -> np.ndarray:
+    from motion_core.patterns.features import dihedral
+
+    return dihedral(images.astype(np.float32) / 255, v)
+
+
 def export(model, cs, out: Path, class_culture: dict, temperature: float, threshold: float, info: dict,
-           ood_bank: np.ndarray | None = None, class_display: dict | None = None) -> None:
+           ood_bank: np.ndarray | None = None, class_display: dict | None = None,
+           feature_arrays: dict[str, np.ndarray] | None = None, feature_meta: dict | None = None) -> None:
     from motion_core.files import atomic_path
 
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     meta = {"format": "heritage-motion pattern classifier 1", "config": model.config, "classes": cs.classes,
             "class_culture": class_culture, "class_display": class_display or {}, "temperature": temperature,
             "threshold": threshold, **info}
+    if feature_meta is not None:
+        meta["features"] = feature_meta
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
             extra = {} if ood_bank is None else {"ood_bank": ood_bank.astype(np.float32)}
+            extra.update({f"feat.{k}": v for k, v in (feature_arrays or {}).items()})
             np.savez(f, meta_json=np.array(json.dumps(meta, ensure_ascii=False)), **extra, **sd)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
@@ -389,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--token-drop", type=float, default=0.0, help="share of a full text's tokens hidden per view")
     ap.add_argument("--p-text", default=f"{P_NO_TEXT},{P_CULTURE_ONLY}",
                     help="shares of training views with no text and with the culture phrase only")
+    ap.add_argument("--features", choices=("neighbours", "none"), default="neighbours",
+                    help="the feature branch fused with the model (default), or none: the model alone")
     ap.add_argument("--extra", help="module:function, an extra augmentation augment(images, labels, rng) -> images")
     ap.add_argument("--fresh", action="store_true", help="ignore a checkpoint in the run folder")
     a = ap.parse_args(argv)
@@ -436,13 +486,23 @@ def main(argv: list[str] | None = None) -> int:
     bank, ood_thr, ood_rep = ood_calibrate(model, cs)
     rep.update(ood_rep)
     print(f"out-of-set check: kNN similarity threshold {ood_thr:.3f}", flush=True)
+    f_arrays, f_meta = None, None
+    if a.features == "neighbours":
+        t1 = time.time()
+        f_arrays, f_meta, thr = feature_branch(model, cs, states)
+        rep["threshold_model_alone"] = rep["threshold"]
+        rep["threshold"] = thr
+        print(f"feature branch ({time.time() - t1:.0f} s): fusion {f_meta['fusion']}, fused threshold {thr:.3f}; "
+              f"validation accuracy {f_meta['val_accuracy_image_only']} (image only), "
+              f"{f_meta['val_accuracy_with_text']} (with text)", flush=True)
     info.update({"calibration": rep, "steps": steps, "batch": a.batch, "seed": a.seed, "augment": a.augment,
                  "balance": a.balance, "rotate": a.rotate, "token_drop": a.token_drop, "p_text": a.p_text,
-                 "extra_augment": a.extra or None, "train_seconds_this_session": round(time.time() - t0, 1),
+                 "extra_augment": a.extra or None, "feature_branch": a.features,
+                 "train_seconds_this_session": round(time.time() - t0, 1),
                  "text_encoder": "all-MiniLM-L6-v2 token states (frozen), motion_core/text/encoder.py"})
     (run / "train_info.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
     display = {} if a.data is not None else {c: display_name(c) for c in cs.classes}
-    export(model, cs, out, class_culture, temp, thr, info, bank, display)
+    export(model, cs, out, class_culture, temp, thr, info, bank, display, f_arrays, f_meta)
     return 0
 
 
