@@ -109,6 +109,41 @@ def test_conditions_steer_the_samples():
     assert rate > 3 / len(gan.classes), rate
 
 
+def test_a_class_condition_is_one_of_its_crests_drawn_from_the_seed(tmp_path):
+    """A class gives, per sample, the embedding of one of its training crests (so its variety, not the
+    average of very different crests that G never saw), reproducibly from the seed; without a seed, or
+    in weights that store no members, the class mean."""
+    gan = shipped()
+    assert "cond_members" in gan.w, "the shipped weights store each class's member embeddings"
+    k = gan.classes.index("kiku")
+    own = variants.l2n(gan.w["cond_members"][gan.w["cond_member_class"] == k])
+    c = gan.condition("kiku", seed=3, n=6)
+    assert c.shape == (6, 128)
+    assert np.abs(c @ own.T).max(1).min() > 0.999  # every row is a kiku member
+    assert np.array_equal(c, gan.condition("kiku", seed=3, n=6))
+    assert not np.array_equal(c, gan.condition("kiku", seed=4, n=6))
+    assert len({tuple(np.round(r, 4)) for r in c}) > 1
+    assert np.allclose(gan.condition("kiku"), gan.w["cond_classes"][k])
+    old = _random_gan(tmp_path)  # weights without members
+    assert np.allclose(old.condition("b", seed=3, n=2), old.w["cond_classes"][1])
+
+
+def test_each_sample_follows_its_own_condition():
+    """A sample conditioned on a crest's embedding lands nearer that embedding than the other 99
+    conditions', under the shipped pattern encoder, far more often than chance (1 %)."""
+    from motion_core.patterns.costume import SHIPPED_DIR
+    from motion_core.patterns.encoder import load_encoder
+
+    gan = shipped()
+    enc = load_encoder(SHIPPED_DIR / "pattern_encoder.npz")
+    members = gan.w["cond_members"]
+    conds = variants.l2n(members[np.random.default_rng(0).choice(len(members), 100, replace=False)])
+    z = np.random.default_rng(1).standard_normal((100, gan.z_dim)).astype(np.float32)
+    vis, _ = enc.encode(gan.generate(z, conds))
+    rate = float(((vis @ conds.T).argmax(1) == np.arange(100)).mean())
+    assert rate > 0.05, rate
+
+
 def test_bad_conditions_and_weights_are_refused(tmp_path):
     gan = shipped()
     with pytest.raises(ValueError, match="unknown motif class 'dragon'"):
@@ -136,10 +171,7 @@ def _jitter(f: np.ndarray, e: np.ndarray) -> tuple[float, float]:
 def test_animation_is_still_when_the_driver_is_still_and_coherent_when_it_moves():
     """A driver still for 2 s then moving for 2 s. Still: consecutive frames identical (by
     construction). Moving: the frames change, coherently (the frame-to-frame acceleration relative to
-    the change is well under the 1.4 of independent steps), and the network trained with the temporal
-    discriminator responds more than the ablation, whose response fades. Means over 3 seeds and 2 motifs.
-    Not asserted: that the temporal discriminator makes it smoother. On the shipped weights the
-    ablation is the smoother one (docs/pattern_gan.md)."""
+    the change is well under the 1.4 of independent steps). Means over 3 seeds and 2 motifs."""
     gan = shipped()
     e = np.r_[np.zeros(50), np.full(50, 0.8)].astype(np.float32)
     res: dict[str, list] = {"temporal": [], "ablation": []}
@@ -151,9 +183,29 @@ def test_animation_is_still_when_the_driver_is_still_and_coherent_when_it_moves(
                 assert anim.flicker(f, e)["still"] < 1e-6
                 res[name].append(_jitter(f, e))
     t, a = np.mean(res["temporal"], 0), np.mean(res["ablation"], 0)
-    assert t[0] > 1e-3, t  # the pattern moves while the dancer does (measured 0.0017)
+    assert t[0] > 1e-3, t  # the pattern moves while the dancer does (measured 0.0045)
     assert t[1] < 0.9 and a[1] < 1.4, (t, a)
-    assert t[0] > a[0], (t, a)
+
+
+def test_temporal_discriminator_cuts_flicker_when_the_dancer_is_nearly_still():
+    """The issue's flicker figure, where (almost) nothing should change: a dancer standing, driver
+    energy 0.01-0.075 (breathing, sway). The network trained with the BiLSTM temporal discriminator
+    changes the pattern far less than the same network trained without it (measured 3.8x less), and
+    its change still follows the driver (10x more at energy 0.8 than at 0.05). Not asserted: a lower
+    jitter *ratio* (relative to its smaller change it is 0.46-0.49 against the ablation's 0.38-0.43)."""
+    gan = shipped()
+    rng = np.random.default_rng(0)
+    change: dict[tuple[str, float], list[float]] = {}
+    for level in (0.05, 0.8):
+        for seed in range(3):
+            for motif in gan.classes[:3]:
+                e = (level * (0.2 + 1.3 * rng.random(60))).astype(np.float32)
+                for name in ("temporal", "ablation"):
+                    f = anim.animate(e, motif, seed, gan=gan, trajectory_name=name)
+                    change.setdefault((name, level), []).append(float(np.abs(np.diff(f, axis=0)).mean()))
+    m = {k: float(np.mean(v)) for k, v in change.items()}
+    assert m["temporal", 0.05] < 0.6 * m["ablation", 0.05], m
+    assert m["temporal", 0.8] > 4 * m["temporal", 0.05], m
 
 
 def test_animation_reproducible_and_drivers():

@@ -88,7 +88,7 @@ def latents(gan: PatternGAN, driver: np.ndarray, condition: Condition, seed: int
             name: str = "temporal") -> tuple[np.ndarray, np.ndarray]:
     """(z (T, 100), c (128,)) of an animation; z0 and the per-frame noise come from ``seed``."""
     e = driver_energy(driver)
-    c = gan.condition(condition)
+    c = gan.condition(condition, seed=seed)  # a class: one of its crests, drawn from the seed
     rng = np.random.default_rng(seed)
     z0 = rng.standard_normal(gan.z_dim).astype(np.float32)
     noise = rng.standard_normal((len(e), int(gan.meta["noise_dim"]))).astype(np.float32)

@@ -6,8 +6,9 @@
         -> ConvT + BN + ReLU: 32x32x64 -> ConvT + Tanh: 64x64x3
 
 The condition is a unit vector in the pattern encoder's visual space (phi, 128-d): a motif class
-(kamon charge, e.g. ``"kiku"``) gives its class's mean embedding over the training images, a bank
-prototype (an ``int``) its own vector, an image its own phi embedding (``PatternEncoder``). The
+(kamon charge, e.g. ``"kiku"``) gives the embedding of one of its training crests, drawn from the
+seed (one per sample; weights without members give the class's mean embedding), a bank prototype (an
+``int``) its own vector, an image its own phi embedding (``PatternEncoder``). The
 native resolution is 64 x 64 pixels; :func:`upscale` enlarges bilinearly for textures (it adds no
 detail). Results are reproducible from (condition, seed). Weights: ``gan_variants.npz`` (big
 matrices int8 with one scale per row, the rest fp16; metadata as JSON in ``meta_json``).
@@ -52,22 +53,36 @@ class PatternGAN:
         return int(self.meta["z_dim"])
 
     # -- conditions ------------------------------------------------------------------------------
-    def condition(self, cond: Condition, bank_prototypes: np.ndarray | None = None) -> np.ndarray:
-        """``cond`` -> (128,) unit vector: a class label, a prototype index (needs the bank's
-        prototypes (K, 128), loaded from the shipped bank when not given) or an embedding."""
+    def condition(self, cond: Condition, bank_prototypes: np.ndarray | None = None,
+                  seed: int | None = None, n: int | None = None) -> np.ndarray:
+        """``cond`` -> (128,) unit vector (``n`` given: (n, 128)): a class label, a prototype index
+        (needs the bank's prototypes (K, 128), loaded from the shipped bank when not given) or an
+        embedding. A class with ``seed`` gives its members' embeddings drawn from the seed (one per
+        sample: the class's variety); without a seed, or in weights without members, its mean."""
+        c = self._condition(cond, bank_prototypes, seed, n or 1)
+        return c if n is not None else c[0]
+
+    def _condition(self, cond: Condition, bank_prototypes: np.ndarray | None, seed: int | None,
+                   n: int) -> np.ndarray:
         if isinstance(cond, str):
             if cond not in self.classes:
                 raise ValueError(f"unknown motif class '{cond}' (known: {', '.join(self.classes)})")
-            return self.w["cond_classes"][self.classes.index(cond)].astype(np.float32)
+            k = self.classes.index(cond)
+            if seed is not None and "cond_members" in self.w:
+                members = np.flatnonzero(self.w["cond_member_class"] == k)
+                if len(members):  # a separate stream from z's, so a class and an embedding share z
+                    pick = np.random.default_rng([int(seed), 1]).choice(members, n)
+                    return l2n(self.w["cond_members"][pick].astype(np.float32))
+            return np.repeat(self.w["cond_classes"][k][None].astype(np.float32), n, 0)
         if isinstance(cond, (int, np.integer)):
             protos = load_prototypes() if bank_prototypes is None else bank_prototypes
             if not 0 <= int(cond) < len(protos):
                 raise ValueError(f"prototype {int(cond)} out of range (the bank has {len(protos)}: 0-{len(protos) - 1})")
-            return l2n(np.asarray(protos[int(cond)], np.float32))
+            return np.repeat(l2n(np.asarray(protos[int(cond)], np.float32))[None], n, 0)
         v = np.asarray(cond, np.float32).ravel()
         if v.shape != (int(self.meta["cond_dim"]),) or not np.isfinite(v).all() or np.linalg.norm(v) == 0:
             raise ValueError(f"a condition embedding must be {self.meta['cond_dim']} finite numbers, not all 0")
-        return l2n(v)
+        return np.repeat(l2n(v)[None], n, 0)
 
     # -- the generator ---------------------------------------------------------------------------
     def generate(self, z: np.ndarray, c: np.ndarray, batch: int = 16) -> np.ndarray:
@@ -100,7 +115,7 @@ class PatternGAN:
         """``n`` variants of ``cond`` from ``seed`` -> (n, 64 * scale, 64 * scale, 3) float32 in [0, 1]."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        c = self.condition(cond, bank_prototypes)
+        c = self.condition(cond, bank_prototypes, seed=seed, n=n)
         z = np.random.default_rng(seed).standard_normal((n, self.z_dim)).astype(np.float32)
         out = self.generate(z, c)
         return upscale(out, scale) if scale > 1 else out

@@ -112,19 +112,22 @@ def _texture(j: int) -> np.ndarray:
     return to_square(np.asarray(Image.open(p).convert("RGB"), np.float32) / 255.0, 64) / 255.0
 
 
-def evaluate_variants(gan: variants.PatternGAN, out: Path, n: int, draws: int) -> dict:
+def evaluate_variants(gan: variants.PatternGAN, out: Path, n: int, draws: int, sources: str | None = None) -> dict:
+    """``sources``: the kamon images compared with (train and held-out), default the model's own."""
     from training.patterns import data as pdata
+    from training.patterns.train_gan_variants import SOURCES
 
     enc = load_encoder(ENCODER)
     s = pdata.load()
-    kam = [i for i, d in enumerate(s.dataset) if d == "kamon"]
+    sources = sources or gan.meta.get("sources", "all")  # by default the medium G was trained on
+    kam = [i for i, d in enumerate(s.dataset) if d == "kamon" and s.meta[i]["source"] in SOURCES[sources]]
     tr = np.array([i for i in kam if s.split[i] == "train"])
     te = np.array([i for i in kam if s.split[i] == "test"])
     train = s.images[tr].astype(np.float32) / 255.0
     test = s.images[te].astype(np.float32) / 255.0
     f_test = enc.features(test)
     protos = variants.load_prototypes()
-    res: dict = {"n": n, "held_out": len(test), "train": len(train), "draws": draws,
+    res: dict = {"n": n, "held_out": len(test), "train": len(train), "draws": draws, "sources": sources,
                  "features": "pattern encoder pooled conv features (128-d, before phi)"}
 
     def fid_of(make) -> dict:
@@ -138,10 +141,16 @@ def evaluate_variants(gan: variants.PatternGAN, out: Path, n: int, draws: int) -
         return gan.generate(z, protos[idx])
 
     def gen_classes(k: int) -> np.ndarray:
+        """As the add-on samples a class: a member's embedding per sample (the mean in old weights)."""
         rng = np.random.default_rng(200 + k)
         idx = rng.integers(len(gan.classes), size=n)
         z = rng.standard_normal((n, gan.z_dim)).astype(np.float32)
-        return gan.generate(z, gan.w["cond_classes"][idx])
+        c = np.zeros((n, gan.w["cond_classes"].shape[1]), np.float32)
+        for j, name in enumerate(gan.classes):
+            at = np.flatnonzero(idx == j)
+            if len(at):
+                c[at] = gan.condition(name, seed=10_000 * k + j, n=len(at))
+        return gan.generate(z, c)
 
     def real_train(k: int) -> np.ndarray:
         return train[np.random.default_rng(300 + k).choice(len(train), n, replace=False)]
@@ -190,6 +199,16 @@ def evaluate_variants(gan: variants.PatternGAN, out: Path, n: int, draws: int) -
         hits += int(((vis @ means.T).argmax(1) == k).sum())
         total += 8
     res["class_top1"] = {"rate": hits / total, "chance": 1 / len(gan.classes), "samples": total}
+    # the condition's own pull: a sample's embedding nearest its own condition among M conditions
+    if "cond_members" in gan.w:
+        m = min(200, len(gan.w["cond_members"]))
+        conds = variants.l2n(gan.w["cond_members"][np.random.default_rng(7).choice(len(gan.w["cond_members"]), m,
+                                                                                    replace=False)])
+        z = np.random.default_rng(8).standard_normal((m, gan.z_dim)).astype(np.float32)
+        vis, _ = enc.encode(gan.generate(z, conds))
+        res["condition_top1"] = {"rate": float(((vis @ conds.T).argmax(1) == np.arange(m)).mean()),
+                                 "chance": 1 / m, "samples": m,
+                                 "note": "sample's embedding nearest its own condition among the M member conditions"}
 
     # sample grid: by class (a real train example first), by prototype (its texture first)
     labels = [s.label[i] for i in tr]
@@ -237,6 +256,24 @@ def evaluate_animation(gan: variants.PatternGAN, out: Path, seeds: int) -> dict:
     if cmu is not None:
         drivers[f"CMU {CMU_CLIP.parent.name}/{CMU_CLIP.name} joint speed (10 s)"] = cmu
     res: dict = {"seeds": seeds, "conditions": gan.classes[:4], "fps": 25, "drivers": {}}
+    # steady drivers at several energy levels, each frame's energy level x U(0.5, 1.5): a dancer
+    # standing (0.02-0.1: breathing, sway; "nothing should change") up to dancing (0.8)
+    levels: dict = {}
+    rng = np.random.default_rng(0)
+    for level in (0.02, 0.05, 0.1, 0.3, 0.8):
+        acc: dict[str, list] = {"temporal": [], "ablation": []}
+        for seed in range(seeds):
+            for motif in gan.classes[:4]:
+                e = (np.full(60, level) * (0.5 + rng.random(60))).astype(np.float32)
+                for name in acc:
+                    f = anim.animate(e, motif, seed, gan=gan, trajectory_name=name)
+                    d1 = np.abs(np.diff(f, axis=0)).mean(axis=(1, 2, 3))
+                    d2 = np.abs(np.diff(f, n=2, axis=0)).mean(axis=(1, 2, 3))
+                    acc[name].append((d1.mean(), d2.mean(), d2.mean() / max(d1.mean(), 1e-12)))
+        levels[str(level)] = {k: dict(zip(("change", "jitter", "jitter_ratio"), map(float, np.mean(v, 0)), strict=True))
+                              for k, v in acc.items()}
+        print(f"steady energy {level}", json.dumps(levels[str(level)]), flush=True)
+    res["steady_levels"] = levels
     curves = {}
     for dname, e in drivers.items():
         row = {}
@@ -301,12 +338,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=3)
     p.add_argument("--seeds", type=int, default=4)
     p.add_argument("--skip-variants", action="store_true")
+    p.add_argument("--sources", choices=["edo", "all"], default=None,
+                   help="kamon images to compare with (default: those the weights were trained on)")
+    p.add_argument("--skip-animation", action="store_true")
     a = p.parse_args(argv)
     gan = variants.load_gan(a.weights)
     res = {"weights": str(a.weights), "meta": {k: v for k, v in gan.meta.items() if k != "notice"}}
+    earlier = a.out / "pattern_gan_eval.json"
+    if earlier.exists():  # a part skipped keeps its earlier figures (same weights: checked by the meta)
+        old = json.loads(earlier.read_text(encoding="utf-8"))
+        if old.get("meta") == res["meta"]:
+            res.update({k: v for k, v in old.items() if k in ("variants", "animation")})
     if not a.skip_variants:
-        res["variants"] = evaluate_variants(gan, a.out, a.n, a.draws)
-    res["animation"] = evaluate_animation(gan, a.out, a.seeds)
+        res["variants"] = evaluate_variants(gan, a.out, a.n, a.draws, a.sources)
+    if not a.skip_animation:
+        res["animation"] = evaluate_animation(gan, a.out, a.seeds)
     write_json_atomic(a.out / "pattern_gan_eval.json", res)
     print(f"wrote {a.out / 'pattern_gan_eval.json'}")
     return 0

@@ -16,7 +16,7 @@ and animate.py from the exported state dicts.
   v_t / |v_t|): the latent walks on the sphere of z0's radius, by steps whose length is the driver's
   (still when it is still); the network and the temporal D decide the direction.
 - ``TemporalDiscriminator`` (seed 001 section 3.3.4): per frame [the change of the frozen pattern
-  encoder's pooled features, the mean absolute pixel change, e_t] -> BiLSTM (64 per direction)
+  encoder's pooled features, the mean absolute pixel change and second difference, e_t] -> BiLSTM (64 per direction)
   -> mean over time -> logit. It sees changes only, so it judges the dynamics given the driver,
   not the look of single frames (the image discriminator does that).
 """
@@ -122,14 +122,19 @@ class TrajectoryNet(nn.Module):
 class TemporalDiscriminator(nn.Module):
     def __init__(self, feat: int = 128, hidden: int = 64):
         super().__init__()
-        self.lstm = nn.LSTM(feat + 2, hidden, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(feat + 3, hidden, batch_first=True, bidirectional=True)
         self.fc = nn.Linear(2 * hidden, 1)
 
     def forward(self, feats: torch.Tensor, frames: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        """feats (B, T, 128) per-frame features, frames (B, T, 3, 64, 64), e (B, T) -> logits (B,)."""
+        """feats (B, T, 128) per-frame features, frames (B, T, 3, 64, 64), e (B, T) -> logits (B,).
+        Per frame it sees the feature change, the mean absolute pixel change and the mean absolute
+        pixel *second* difference (a change of direction: the jitter that makes a texture shimmer),
+        so smoothness is something it can judge directly, not only learn to derive."""
         df = torch.diff(feats, dim=1, prepend=feats[:, :1])
-        dx = torch.diff(frames, dim=1, prepend=frames[:, :1]).abs().mean((2, 3, 4))
-        h, _ = self.lstm(torch.cat([df * 10.0, dx[..., None] * 10.0, e[..., None]], 2))
+        d1 = torch.diff(frames, dim=1, prepend=frames[:, :1])
+        dx = d1.abs().mean((2, 3, 4))
+        d2 = torch.diff(d1, dim=1, prepend=d1[:, :1]).abs().mean((2, 3, 4))
+        h, _ = self.lstm(torch.cat([df * 10.0, dx[..., None] * 10.0, d2[..., None] * 10.0, e[..., None]], 2))
         return self.fc(h.mean(1))[:, 0]
 
 

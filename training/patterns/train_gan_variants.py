@@ -3,13 +3,19 @@
     python -m training.patterns.train_gan_variants --out runs/gan            # both stages, resumable
     python -m training.patterns.train_gan_variants --out runs/gan --export motion_core/weights/patterns
 
-Data: the kamon set's train split only (CC BY-SA 4.0, the only set that may ship;
-training/patterns/data.py splits by blazon), 64x64, random horizontal flips. The unlabelled
+Data: the kamon set's train split only (training/patterns/data.py splits by blazon), by default its
+Edo-period Ansei Bukan prints only (``--sources edo``: CC BY-SA 4.0 from CODH through the Kamon data
+set, one medium, ink on paper; the Wikimedia drawings carry mixed licences, GFDL among them, and a
+second look, white on black and coloured), 64x64, random horizontal flips. The unlabelled
 edo-undescribed crests train too: every image is conditioned on its own visual embedding (phi of the
 shipped pattern encoder, plus a little noise, renormalised), so no label is needed.
 
 Stage 1 (GAN, seed 001 eq. 8): D maximises log D(x) + log(1 - D(G(z, c))), G minimises
--log D(G(z, c)) (the non-saturating form the seed writes); Adam 2e-4, (0.5, 0.999).
+-log D(G(z, c)) (the non-saturating form the seed writes); Adam 2e-4, (0.5, 0.999). Two additions
+for a data set of about 1,800 images on one CPU thread (product choices, not in seed 001):
+differentiable augmentation (Zhao et al. 2020, "DiffAugment": the same random translation, cutout
+and brightness/contrast applied to real and generated images before D, so D cannot memorise the
+few real images) and an exponential moving average of G's weights (the exported generator).
 Stage 2 (animation): G and D frozen. Two trajectory networks from the same initialisation:
 "temporal" is trained against the image D (each frame looks real) and the BiLSTM temporal D
 (the sequence's changes match the driver, judged against proxy sequences of real crests),
@@ -24,6 +30,7 @@ Writes OUT/gan_variants.npz (fp16 weights + class conditions + metadata) at the 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -49,22 +56,62 @@ from training.runs import save_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 ENCODER = REPO / "motion_core" / "weights" / "patterns" / "pattern_encoder.npz"
-NOTICE = ("Pattern GAN trained on the Kamon data set (Sakana AI): Edo-period Ansei Bukan woodblock prints (Center "
-          "for Open Data in the Humanities) and Wikimedia images, CC BY-SA 4.0; shared under CC BY-SA 4.0 "
-          "(PATTERNS_NOTICE.md).")
-VERSION = "1"
+VERSION = "2"  # 2: Edo prints only, DiffAugment, EMA generator, class members as conditions
+
+
+def notice(sources: str) -> str:
+    """The attribution that travels with the weights, for the images they were trained on."""
+    what = ("Edo-period Ansei Bukan woodblock prints (Center for Open Data in the Humanities)" if sources == "edo"
+            else "Edo-period Ansei Bukan woodblock prints (Center for Open Data in the Humanities) and Wikimedia "
+                 "images (their own licences: kamon/wiki_licenses.csv)")
+    return (f"Pattern GAN trained on the Kamon data set (Sakana AI): {what}, CC BY-SA 4.0; shared under "
+            "CC BY-SA 4.0 (PATTERNS_NOTICE.md).")
 QUANT_MIN = 100_000  # tensors this large are stored as int8 (the fc and the first two transposed convs)
 COND_NOISE = 0.05  # product choice: training conditions jittered so nearby (class-mean) vectors work
+EMA_DECAY = 0.999  # product choice: G's exported weights are this moving average (smoother than the last step)
+MODE_SEEKING = 1.0  # weight of the mode-seeking term (Mao et al. 2019, MSGAN; their weight): z must matter
+SOURCES = {"edo": ("edo", "edo-undescribed"), "all": ("edo", "edo-undescribed", "wiki")}
 
 
 # -- data ----------------------------------------------------------------------------------------
-def kamon_train() -> tuple[np.ndarray, list[str | None]]:
+def kamon_split(split: str, sources: str = "edo") -> tuple[np.ndarray, list[str | None]]:
+    """The kamon ``split`` ("train" | "test") images (N, 64, 64, 3) uint8 and labels, of ``sources``
+    ("edo": the Ansei Bukan prints, described and undescribed; "all": also the Wikimedia drawings)."""
     from training.patterns import data as pdata
 
     s = pdata.load()
-    m = [d == "kamon" and sp == "train" for d, sp in zip(s.dataset, s.split, strict=True)]
+    keep = SOURCES[sources]
+    m = [d == "kamon" and sp == split and me["source"] in keep
+         for d, sp, me in zip(s.dataset, s.split, s.meta, strict=True)]
     t = s.select(m)
     return t.images, t.label
+
+
+def diff_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """DiffAugment (Zhao et al. 2020) for x (N, 3, H, W) in [-1, 1], differentiable in x: a brightness
+    shift of up to +-0.25, a contrast factor 0.5-1.5, a translation by up to 1/8 of the size (padding
+    0, mid-grey) and one mid-grey cutout square of half the size, drawn per image from ``gen``."""
+    n, _, h, w = x.shape
+    x = x + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.5
+    m = x.mean((1, 2, 3), keepdim=True)
+    x = (x - m) * (0.5 + torch.rand(n, 1, 1, 1, generator=gen)) + m
+    s = h // 8
+    dy = torch.randint(-s, s + 1, (n,), generator=gen)
+    dx = torch.randint(-s, s + 1, (n,), generator=gen)
+    yy = (torch.arange(h)[None, :] - dy[:, None])  # (N, H) source rows
+    xx = (torch.arange(w)[None, :] - dx[:, None])
+    vy = (yy >= 0) & (yy < h)
+    vx = (xx >= 0) & (xx < w)
+    idx_y = yy.clamp(0, h - 1)[:, None, :, None].expand(n, 3, h, w)
+    idx_x = xx.clamp(0, w - 1)[:, None, None, :].expand(n, 3, h, w)
+    x = x.gather(2, idx_y).gather(3, idx_x) * (vy[:, None, :, None] & vx[:, None, None, :])
+    ch, cw = h // 2, w // 2
+    cy = torch.randint(0, h - ch + 1, (n,), generator=gen)
+    cx = torch.randint(0, w - cw + 1, (n,), generator=gen)
+    ys, xs = torch.arange(h)[None, :], torch.arange(w)[None, :]
+    in_y = (ys >= cy[:, None]) & (ys < cy[:, None] + ch)
+    in_x = (xs >= cx[:, None]) & (xs < cx[:, None] + cw)
+    return x * ~(in_y[:, None, :, None] & in_x[:, None, None, :])
 
 
 def conditions(enc: PatternEncoder, images: np.ndarray, labels: list[str | None]) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -168,8 +215,11 @@ def plot_losses(out: Path) -> None:
     g = read_log(out / "log_gan.jsonl")
     if g:
         st = [r["step"] for r in g]
+        seek = [MODE_SEEKING / (r["ms"] + 1e-5) if r.get("ms") else 0.0 for r in g]
         ax[0].plot(st, [r["d"] for r in g], label="D loss (eq. 8)")
-        ax[0].plot(st, [r["g"] for r in g], label="G loss")
+        ax[0].plot(st, [r["g"] - m for r, m in zip(g, seek, strict=True)], label="G loss (eq. 8)")
+        if any(seek):
+            ax[0].plot(st, seek, label="G mode-seeking term", alpha=0.7)
         ax[0].set_title("stage 1: image GAN")
         ax[0].set_xlabel("step")
         ax[0].legend()
@@ -191,15 +241,23 @@ def plot_losses(out: Path) -> None:
 
 # -- stage 1 ---------------------------------------------------------------------------------------
 def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_all: torch.Tensor,
-              c_all: torch.Tensor) -> tuple[Generator, Discriminator, int]:
+              c_all: torch.Tensor, augment: bool = True, mode_seeking_from: int = 0) -> tuple[Generator, Discriminator, int]:
+    """Stage 1; returns (the moving average of G, D, the step reached). From step
+    ``mode_seeking_from`` on, the two halves of each generated batch share their conditions and G also
+    minimises MODE_SEEKING / (mean |G(z1, c) - G(z2, c)| / mean |z1 - z2|): two latents for one
+    condition must give two different crests (Mao et al. 2019), against G ignoring z."""
     torch.manual_seed(seed)
     g, d = Generator(), Discriminator()
+    g_ema = copy.deepcopy(g)
+    for p in g_ema.parameters():
+        p.requires_grad_(False)
     og = torch.optim.Adam(g.parameters(), config.GAN_LR, betas=(0.5, 0.999))
     od = torch.optim.Adam(d.parameters(), config.GAN_LR, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
     ck = out / "ckpt_gan.pt"
-    parts = {"g": g, "d": d, "og": og, "od": od}
+    parts = {"g": g, "d": d, "og": og, "od": od, "g_ema": g_ema}
     step = resume(ck, parts, gen, "stage 1")
+    aug = (lambda x: diff_augment(x, gen)) if augment else (lambda x: x)
 
     def state() -> dict:
         return {**{k: p.state_dict() for k, p in parts.items()}, "gen": gen.get_state(), "step": step}
@@ -213,26 +271,37 @@ def train_gan(out: Path, steps: int, seed: int, minutes: float, batch: int, x_al
         real = torch.where(flip[:, None, None, None], real.flip(3), real)
         c = F.normalize(c_all[idx] + COND_NOISE * torch.randn(batch, c_all.shape[1], generator=gen), dim=1)
         z = torch.randn(batch, config.GAN_Z_DIM, generator=gen)
-        fake = g(z, c)
-        ld = F.softplus(-d(real, c)).mean() + F.softplus(d(fake.detach(), c)).mean()
+        seeking = step >= mode_seeking_from
+        half = batch // 2
+        cf = torch.cat([c[:half], c[:half], c[2 * half:]]) if seeking else c
+        fake = g(z, cf)
+        ld = F.softplus(-d(aug(real), c)).mean() + F.softplus(d(aug(fake.detach()), cf)).mean()
         od.zero_grad()
         ld.backward()
         od.step()
-        lg = F.softplus(-d(fake, c)).mean()
+        lg = F.softplus(-d(aug(fake), cf)).mean()
+        ms = torch.zeros(())
+        if seeking:
+            ms = ((fake[:half] - fake[half:2 * half]).abs().mean()
+                  / (z[:half] - z[half:2 * half]).abs().mean())
+            lg = lg + MODE_SEEKING / (ms + 1e-5)
         og.zero_grad()
         lg.backward()
         og.step()
+        with torch.no_grad():  # BN running statistics are recomputed at export (recalibrate_bn)
+            for pe, p in zip(g_ema.parameters(), g.parameters(), strict=True):
+                pe.lerp_(p, 1 - EMA_DECAY)
         step += 1
         if step % 10 == 0:
-            log_line(out / "log_gan.jsonl", {"step": step, "d": ld.item(), "g": lg.item(),
+            log_line(out / "log_gan.jsonl", {"step": step, "d": ld.item(), "g": lg.item(), "ms": ms.item(),
                                              "gamma_g": g.attn.gamma.item(), "t": time.time() - t0})
         if step % 50 == 0 or step == steps:
-            print(f"[gan] step {step}/{steps} D {ld.item():.3f} G {lg.item():.3f} "
+            print(f"[gan] step {step}/{steps} D {ld.item():.3f} G {lg.item():.3f} z-spread {ms.item():.3f} "
                   f"{(time.time() - t0) / 60:.1f} min", flush=True)
             save_checkpoint(state(), ck)
     save_checkpoint(state(), ck)
     print(f"[gan] stage 1 stopped at step {step}", flush=True)
-    return g, d, step
+    return g_ema, d, step
 
 
 # -- stage 2 ---------------------------------------------------------------------------------------
@@ -300,7 +369,12 @@ def train_anim(out: Path, name: str, steps: int, seed: int, minutes: float, batc
 
 # -- export ----------------------------------------------------------------------------------------
 def export(path: Path, g: Generator, trajs: dict[str, TrajectoryNet], class_names: list[str],
-           class_means: np.ndarray, info: dict) -> Path:
+           class_means: np.ndarray, info: dict, vis: np.ndarray | None = None,
+           labels: list[str | None] | None = None) -> Path:
+    """Write the generator (and trajectory networks) to ``path``. With ``vis`` (N, 128) and ``labels``,
+    each class's member embeddings are stored too (``cond_members``, ``cond_member_class``): a class
+    condition then draws one real member per sample (on the training distribution) instead of the
+    class mean, an average of very different crests that G never saw."""
     arrays: dict[str, np.ndarray] = {}
     for k, v in generator_state(g).items():
         a = v.detach().numpy().astype(np.float32)
@@ -315,18 +389,24 @@ def export(path: Path, g: Generator, trajs: dict[str, TrajectoryNet], class_name
         for k, v in tr.state_dict().items():
             arrays[f"traj_{name}.{k}"] = v.detach().numpy().astype(np.float16)
     arrays["cond_classes"] = class_means.astype(np.float16)
+    if vis is not None and labels is not None:
+        member = [i for i, lab in enumerate(labels) if lab in class_names]
+        arrays["cond_members"] = vis[member].astype(np.float16)
+        arrays["cond_member_class"] = np.array([class_names.index(labels[i]) for i in member], np.int16)
     meta = {"format": "heritage-motion-pattern-gan", "format_version": 1, "version": VERSION,
             "classes": class_names, "z_dim": config.GAN_Z_DIM, "cond_dim": config.GAN_COND_DIM,
             "g_channels": list(config.GAN_G_CHANNELS), "g_attn_after": config.GAN_G_ATTN_AFTER,
             "noise_dim": config.ANIM_NOISE_DIM, "z_step": config.ANIM_Z_STEP,
-            "trajectories": sorted(trajs), "licence": "CC BY-SA 4.0", "notice": NOTICE, **info}
+            "trajectories": sorted(trajs), "licence": "CC BY-SA 4.0",
+            "notice": notice(info.get("sources", "all")), **info}
     arrays["meta_json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     save_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays))  # type: ignore[arg-type]
     return path
 
 
 def train(out: Path, steps: int, seed: int = 0, anim_steps: int = 700, minutes: float = 33.0,
-          anim_minutes: float = 7.0, batch: int = 16, anim_batch: int = 2, export_to: Path | None = None) -> Path:
+          anim_minutes: float = 7.0, batch: int = 16, anim_batch: int = 2, export_to: Path | None = None,
+          sources: str = "edo", augment: bool = True, mode_seeking_from: int = 0) -> Path:
     """Both stages into ``out`` (resumable); returns the path of the exported ``gan_variants.npz``
     (``out`` unless ``export_to`` is given)."""
     out = Path(out)
@@ -334,13 +414,13 @@ def train(out: Path, steps: int, seed: int = 0, anim_steps: int = 700, minutes: 
     torch.set_num_threads(1)
     t0 = time.time()
     enc = load_encoder(ENCODER)
-    images, labels = kamon_train()
+    images, labels = kamon_split("train", sources)
     vis, names, means = conditions(enc, images, labels)
-    print(f"kamon train split: {len(images)} images, {sum(lab is not None for lab in labels)} labelled in "
-          f"{len(names)} classes", flush=True)
+    print(f"kamon train split ({sources}): {len(images)} images, {sum(lab is not None for lab in labels)} "
+          f"labelled in {len(names)} classes", flush=True)
     x_all = torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2).contiguous()
     c_all = torch.from_numpy(vis)
-    g, d, gan_steps = train_gan(out, steps, seed, minutes, batch, x_all, c_all)
+    g, d, gan_steps = train_gan(out, steps, seed, minutes, batch, x_all, c_all, augment, mode_seeking_from)
     recalibrate_bn(g, c_all, seed=seed)
     z = np.load(ENCODER)
     feat = FeatureNet({k: z[k] for k in z.files})
@@ -348,11 +428,14 @@ def train(out: Path, steps: int, seed: int = 0, anim_steps: int = 700, minutes: 
              for name in ("temporal", "ablation")}
     info = {"seed": seed, "gan_steps": gan_steps, "gan_batch": batch,
             "anim_steps": {k: (read_log(out / f"log_anim_{k}.jsonl") or [{"step": 0}])[-1]["step"] for k in trajs},
-            "train_images": len(images), "data": "kamon train split (training/patterns/data.py)",
+            "train_images": len(images), "sources": sources, "diff_augment": augment, "ema": EMA_DECAY,
+            "mode_seeking": {"weight": MODE_SEEKING, "from_step": mode_seeking_from},
+            "data": f"kamon train split (training/patterns/data.py), sources {', '.join(SOURCES[sources])}",
             "encoder": "pattern_encoder.npz"}
     write_json_atomic(out / "train_info.json", {**info, "wall_s": time.time() - t0})
     plot_losses(out)
-    path = export((Path(export_to) if export_to else out) / "gan_variants.npz", g, trajs, names, means, info)
+    path = export((Path(export_to) if export_to else out) / "gan_variants.npz", g, trajs, names, means, info,
+                  vis, labels)
     print(f"wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB)", flush=True)
     return path
 
@@ -366,9 +449,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--anim-minutes", type=float, default=7.0, help="time budget of each trajectory network")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sources", choices=sorted(SOURCES), default="edo",
+                   help="edo: the Ansei Bukan prints only (default); all: also the Wikimedia drawings")
+    p.add_argument("--no-augment", action="store_true", help="train D without DiffAugment (the ablation)")
+    p.add_argument("--mode-seeking-from", type=int, default=0, help="first step of the mode-seeking term (default 0)")
     p.add_argument("--export", type=Path, default=None, help="folder for gan_variants.npz (default OUT)")
     a = p.parse_args(argv)
-    train(a.out, a.steps, a.seed, a.anim_steps, a.minutes, a.anim_minutes, a.batch, export_to=a.export)
+    train(a.out, a.steps, a.seed, a.anim_steps, a.minutes, a.anim_minutes, a.batch, export_to=a.export,
+          sources=a.sources, augment=not a.no_augment, mode_seeking_from=a.mode_seeking_from)
     return 0
 
 
