@@ -16,6 +16,7 @@ import numpy as np
 
 from . import config
 from .config import FPS
+from .inputs import expand_inputs
 from .rigs.axes import AxisConvention, parse_unit
 from .rigs.bonemap import NotHumanoidError, build_bone_map, guess_family, load_override
 from .rigs.builtin import NAMES as BUILTIN_RIGS
@@ -250,18 +251,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
 
 def _image_paths(items: list[str]) -> list[Path]:
     """Files given, and the images directly inside folders given (sorted), for restore/identify."""
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and not q.name.startswith("."))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise UserError(f"{item}: no such file or folder")
-    if not out:
-        raise UserError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(items)}")
-    return out
+    return expand_inputs(items, IMAGE_SUFFIXES, f"images ({', '.join(sorted(IMAGE_SUFFIXES))})")
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}

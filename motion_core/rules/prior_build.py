@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
+from ..inputs import expand_inputs
 from ..rigs.retarget import load_rig, motion_from_clip
 from ..skeleton import canonical
 from ..skeleton.rotations import matrix_to_quat
@@ -32,18 +33,7 @@ STD_FLOOR_DEG = 2.0
 
 def clip_files(inputs: Sequence[str | Path]) -> list[Path]:
     """The .bvh files named by ``inputs`` (files, or folders of them), sorted; an error if none."""
-    files: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            files.extend(sorted(q for q in p.iterdir() if q.suffix.lower() == ".bvh"))
-        elif p.exists():
-            files.append(p)
-        else:
-            raise FileNotFoundError(f"{p}: no such file or folder")
-    if not files:
-        raise ValueError(f"no .bvh clips in {', '.join(map(str, inputs))}")
-    return files
+    return expand_inputs(inputs, [".bvh"], ".bvh clips")
 
 
 def local_quaternions(files: list[Path]) -> tuple[np.ndarray, list[dict]]:
