@@ -27,11 +27,15 @@ def test_conv2d(k, s, p, mode):
     assert np.allclose(got, _np(m(x)), atol=1e-5)
 
 
-@pytest.mark.parametrize("k,s,p", [(4, 2, 1), (4, 1, 0), (3, 1, 1)])
-def test_conv_transpose2d(k, s, p):
-    m = nn.ConvTranspose2d(6, 4, k, s, p)
-    x = torch.randn(2, 6, 5, 7)
-    got = L.conv_transpose2d(_np(x), _np(m.weight), _np(m.bias), s, p)
+@pytest.mark.parametrize("fn,shape,cout,k,s,p",
+                         [("conv_transpose2d", (2, 6, 5, 7), 4, *ksp) for ksp in [(4, 2, 1), (4, 1, 0), (3, 1, 1)]]
+                         + [("conv_transpose2d_subpixel", (2, 5, 9, 6), 7, *ksp)
+                            for ksp in [(4, 2, 1), (4, 1, 0), (3, 1, 1), (3, 2, 1), (5, 3, 2), (4, 2, 0)]])
+def test_conv_transpose2d(fn, shape, cout, k, s, p):
+    """Both numpy transposed convolutions (direct and sub-pixel) against torch's."""
+    m = nn.ConvTranspose2d(shape[1], cout, k, s, p)
+    x = torch.randn(*shape)
+    got = getattr(L, fn)(_np(x), _np(m.weight), _np(m.bias), s, p)
     assert got.shape == tuple(m(x).shape)
     assert np.allclose(got, _np(m(x)), atol=1e-5)
 
@@ -91,12 +95,3 @@ def test_bilstm():
     ref, _ = m(x)
     sd = {k: _np(v) for k, v in m.state_dict().items()}
     assert np.allclose(L.bilstm(_np(x), sd), _np(ref), atol=1e-5)
-
-
-@pytest.mark.parametrize("k,s,p", [(4, 2, 1), (4, 1, 0), (3, 1, 1), (3, 2, 1), (5, 3, 2), (4, 2, 0)])
-def test_conv_transpose2d_subpixel(k, s, p):
-    m = nn.ConvTranspose2d(5, 7, k, s, p)
-    x = torch.randn(2, 5, 9, 6)
-    got = L.conv_transpose2d_subpixel(_np(x), _np(m.weight), _np(m.bias), s, p)
-    assert got.shape == tuple(m(x).shape)
-    assert np.allclose(got, _np(m(x)), atol=1e-5)

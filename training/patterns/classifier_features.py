@@ -62,10 +62,7 @@ def fit_logreg(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float, iters: i
 def logreg_logprob(f: np.ndarray, mean: np.ndarray, scale: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """f (V, N, d) or (N, d) -> (N, C) log-probabilities averaged over the views (test-time averaging)."""
     f = f if f.ndim == 3 else f[None]
-    z = ((f - mean) / scale) @ w.T + b
-    z = z - z.max(-1, keepdims=True)
-    lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
-    return lp.mean(0)
+    return log_softmax(((f - mean) / scale) @ w.T + b).mean(0)
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_core.patterns.layers import softmax
+
 REPO = Path(__file__).resolve().parents[2]
 RUNS = REPO / "runs"
 DOCS = REPO / "docs"
@@ -119,11 +121,6 @@ def damaged(images: np.ndarray, seed: int = 1234) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.stack([np.clip(damage(im.astype(np.float32) / 255, rng, DamageParams()) * 255 + 0.5, 0, 255)
                      .astype(np.uint8) for im in images])
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
 
 
 def evaluate_model(path: Path, cs, states, full: bool = True) -> dict:

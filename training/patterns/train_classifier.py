@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_core.patterns.layers import softmax
+
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "motion_core" / "weights" / "patterns" / "classifier.npz"
 COVERAGE = 0.9
@@ -187,11 +189,6 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
         if nll < best:
             best, best_t = nll, float(t)
     return best_t
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
 
 
 def train(cs, run: Path, steps: int, batch: int, seed: int, fusion: str, augment: str, extra: Augment | None,
