@@ -146,12 +146,16 @@ def dress_mesh(obj: bpy.types.Object, plan: CostumePlan, slots: dict[str, int]) 
 
 
 def costume_slots(obj: bpy.types.Object, parts: tuple[str, ...] | list[str]) -> dict[str, int]:
-    """Slots of ``obj`` whose material (or a material it replaced) is named like a costume part."""
+    """Slots of ``obj`` whose material (or a material it replaced: a dressed pattern, an animated
+    pattern) is named like a costume part."""
     out: dict[str, int] = {}
     for i, slot in enumerate(obj.material_slots):
         name = slot.material.name if slot.material else ""
         for part in parts:
-            if name == part or name.startswith(part + ".") or name.startswith("HM Pattern " + part.removeprefix("HM ") + " "):
+            short = part.removeprefix("HM ")
+            animated = "HM Animated Pattern " + short
+            if (name == part or name.startswith(part + ".") or name.startswith("HM Pattern " + short + " ")
+                    or name == animated or name.startswith(animated + ".")):
                 out.setdefault(part, i)
     return out
 

@@ -147,7 +147,9 @@ class HM_PT_patterns(_Base, bpy.types.Panel):  # type: ignore[misc]  # _Base's p
         box.label(text="Pattern GAN (64 px, kamon; experimental)", icon="SHADERFX")
         row = box.row(align=True)
         row.operator("heritage_motion.generate_pattern_variant", icon="IMAGE_DATA", text="Variant")
-        row.operator("heritage_motion.animate_pattern", icon="SEQUENCE", text="Animate")
+        row = box.row(align=True)
+        row.operator("heritage_motion.animate_pattern", icon="SEQUENCE", text="Animate: Motion").driver = "motion"
+        row.operator("heritage_motion.animate_pattern", icon="SEQUENCE", text="Animate: Symbols").driver = "symbols"
         draw_identify(layout, context)  # issue #14: Identify Pattern and the last suggestion
 
 

@@ -3,7 +3,8 @@
 Generate Pattern Variant: a new image from the pattern GAN (motion_core/patterns/variants.py),
 conditioned on a motif class, a prototype of the shipped bank, or a source image's visual embedding.
 Animate Pattern: a pattern that evolves frame by frame at 25 fps, driven by the dancer's motion
-(the mean joint speed of its armature over its action, motion_core/patterns/animate.py), written as
+(the mean joint speed of its armature over its action, motion_core/patterns/animate.py) or by its
+symbol schedule (eps(t) of seed 002 eq. 9: the pattern changes at the symbol events), written as
 a PNG sequence into a new folder and put on a *copy* of a costume slot's material as an image
 sequence whose frames follow the scene's (so ``blender -b`` renders pick it up). The slot's previous
 material is kept (fake user) and never edited. Every property is a name or a number, so scripts and
@@ -13,6 +14,7 @@ condition, licence) as JSON in ``heritage_motion_provenance``.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from .motion_core import config
 from .motion_core.patterns import animate as anim
 from .motion_core.patterns import variants
 from .motion_core.patterns.image_input import ImageInputError
+from .motion_core.patterns.symbols import eps_at
 from .operators import MODELS
+from .symbols import SCHEDULE_KEY
 
 _ENUM_ITEMS: list[tuple[str, str, str]] = []  # Blender needs the enum strings kept alive
 
@@ -218,6 +222,10 @@ class HM_OT_animate_pattern(_Condition, bpy.types.Operator):
     slot: bpy.props.StringProperty(name="Costume slot", default="HM Bodice")  # type: ignore[valid-type]
     folder: bpy.props.StringProperty(name="Folder", default="", subtype="DIR_PATH",  # type: ignore[valid-type]
                                      description="Where the frame folder goes (empty: the add-on's output folder)")
+    driver: bpy.props.EnumProperty(name="Driver", default="motion", items=[  # type: ignore[valid-type]
+        ("motion", "Motion", "The pattern changes with the dancer's mean joint speed"),
+        ("symbols", "Symbol schedule", "The pattern changes for 0.4 s at each symbol event (d h_sem/dt > 0.35, "
+                                       "seed 002 section 5.1) and holds still between them")])
     trajectory: bpy.props.EnumProperty(name="Trajectory", default="temporal", items=[  # type: ignore[valid-type]
         ("temporal", "Coherent", "Trained with the temporal (BiLSTM) discriminator"),
         ("ablation", "Ablation", "The same network trained without it (flickers more; for comparison)")])
@@ -239,11 +247,11 @@ class HM_OT_animate_pattern(_Condition, bpy.types.Operator):
             cond, extra = self.resolve(context)
             parent = (Path(bpy.path.abspath(self.folder)) if self.folder
                       else preferences.output_dir(context) / "pattern_animations")
+            energy, driver_note = self.driver_energy(scene, arm, action, frames)
         except (variants.GanWeightsError, ValueError, ImageInputError, OSError) as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
         with image_io.progress(context) as update:
-            energy = anim.motion_energy(joint_positions(scene, arm, frames), config.FPS)
             update(0.1)
             video = anim.animate(energy, cond, self.seed, progress=lambda f: update(0.1 + 0.8 * f), gan=g,
                                  trajectory_name=self.trajectory, scale=self.scale)
@@ -253,8 +261,7 @@ class HM_OT_animate_pattern(_Condition, bpy.types.Operator):
                 self.report({"ERROR"}, f"cannot write the frames into {parent}: {e}")
                 return {"CANCELLED"}
             update(1.0)
-        prov = g.provenance(cond, self.seed, driver="motion: mean joint speed / "
-                            f"{config.ANIM_FULL_ENERGY_SPEED_M_S} m/s of '{arm.name}' over '{action.name}'",
+        prov = g.provenance(cond, self.seed, driver=driver_note,
                             trajectory=self.trajectory, frames=len(frames), fps=config.FPS, frame_start=f0,
                             folder=str(folder), upscale=self.scale, **extra)
         slot = mesh.material_slots[slot_index]
@@ -275,6 +282,28 @@ class HM_OT_animate_pattern(_Condition, bpy.types.Operator):
         self.report({"INFO"}, f"{len(frames)} frames at 25 fps in {folder}; '{mat.name}' on {mesh.name} "
                     f"({self.slot}); previous material kept")
         return {"FINISHED"}
+
+    def driver_energy(self, scene: bpy.types.Scene, arm: bpy.types.Object, action: bpy.types.Action,
+                      frames: range) -> tuple[np.ndarray, Any]:
+        """(T,) energy of the chosen driver over ``frames`` and what to record of it. The symbol
+        schedule is the one Generate Dance stored on the action (from the canonical motion, as the
+        costume's symbol keys); ValueError (one line) where there is none or it has no event."""
+        if self.driver == "motion":
+            return (anim.motion_energy(joint_positions(scene, arm, frames), config.FPS), f"motion: mean joint speed / "
+                    f"{config.ANIM_FULL_ENERGY_SPEED_M_S} m/s of '{arm.name}' over '{action.name}'")
+        raw = action.get(SCHEDULE_KEY)
+        if raw is None:
+            raise ValueError(f"'{action.name}' carries no symbol schedule (dances made by Generate Dance or the batch "
+                             "do); use Driver: Motion")
+        rec = json.loads(raw)
+        energy = eps_at(rec["trigger_frames"], np.arange(frames[0], frames[-1] + 1), rec["frame_start"],
+                        rec["time_scale"], hold_s=rec["hold_s"])
+        if not energy.any():
+            raise ValueError(f"'{action.name}' has no symbol event (d h_sem/dt stays under "
+                             f"{rec['threshold_per_s']}/s): the pattern would not change; use Driver: Motion")
+        return energy, {"kind": "symbol schedule", "armature": arm.name, "action": action.name,
+                        "scene_frames": [int(rec["frame_start"] + t * rec["time_scale"]) for t in rec["trigger_frames"]],
+                        **rec}
 
 
 def _slug(text: str) -> str:

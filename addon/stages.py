@@ -17,7 +17,7 @@ from typing import Any
 
 import bpy
 
-from . import costume
+from . import costume, symbols
 from .action_io import key_new_action
 from .motion_core import config
 from .motion_core.files import write_json_atomic
@@ -173,6 +173,7 @@ class KeyAction:
         if previous is not None:
             previous.use_fake_user = True  # never lose the user's action when the new one is assigned
         action = apply_motion(self.obj, job.motion, self.action_name, self.rig, self.frame_start, time_scale=retimed)
+        symbols.store_schedule(action, job.motion, self.frame_start, retimed)  # for Animate Pattern's symbol driver
         if job.audit is not None:
             job.audit.output.update({"action": action.name, "armature": self.obj.name, "frame_start": self.frame_start,
                                      "frames": job.motion.num_frames,

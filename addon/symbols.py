@@ -12,8 +12,10 @@ EEVEE and Cycles show the keyed change; Workbench's texture mode shows the base 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bpy
 import numpy as np
@@ -24,8 +26,11 @@ from .motion_core.patterns import symbols
 from .motion_core.patterns.bank import PatternBank
 from .motion_core.patterns.costume import PartChoice, texture_path
 from .motion_core.pipeline import Job
+from .motion_core.skeleton.motion import Motion
 
 MIX_NODE = "HM Symbol eps(t)"
+#: custom property of a generated dance's action: its symbol schedule (JSON), for Animate Pattern
+SCHEDULE_KEY = "heritage_motion_symbols"
 SYMBOL_PART = "HM Bodice"
 
 
@@ -117,3 +122,17 @@ class BindSymbols:
                   "lag_goal_s": config.SYMBOL_LAG_GOAL_S}
         job.extra["symbols"] = record
         costume["symbols"] = record
+
+
+def store_schedule(action: bpy.types.Action, motion: Motion, frame_start: int,
+                   time_scale: float = 1.0) -> dict[str, Any] | None:
+    """The dance's symbol schedule, from its canonical motion (as BindSymbols computes it), stored on
+    its action as JSON under SCHEDULE_KEY for Animate Pattern's "Symbol schedule" driver. None (and
+    nothing stored) without the motion-semantic weights."""
+    if not symbols.WEIGHTS.exists():
+        return None
+    sched = symbols.schedule(motion.positions(), symbols.load_motion_semantic(), motion.fps)
+    record = {**sched.to_json(), "frame_start": int(frame_start), "time_scale": float(time_scale),
+              "frames": int(motion.num_frames)}
+    action[SCHEDULE_KEY] = json.dumps(record)
+    return record

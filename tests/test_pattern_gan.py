@@ -237,3 +237,35 @@ def test_frames_written_as_png_into_a_new_folder(tmp_path):
     raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(8, 1 + 6 * 3)
     assert np.array_equal(raw[:, 1:].reshape(8, 6, 3), np.clip(frames[1] * 255 + 0.5, 0, 255).astype(np.uint8))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_symbol_schedule_drives_the_pattern_at_its_events():
+    """Driver "symbol schedule": on a generated dance the pattern changes only in the 0.4 s after each
+    symbol event (d h_sem/dt > 0.35) and is exactly still between them."""
+    from motion_core import config
+    from motion_core.models.generate import generate
+    from motion_core.models.registry import SHIPPED as MOTION
+    from motion_core.models.registry import load_model
+    from motion_core.patterns.symbols import WEIGHTS, load_motion_semantic
+    from motion_core.text.encoder import load_text_encoder
+
+    if not MOTION.exists() or not WEIGHTS.exists():
+        pytest.fail(f"{MOTION} and {WEIGHTS} belong to the repository")
+    g = generate("a proud bow", 6, 0, load_model(), load_text_encoder())
+    energy, sched = anim.symbol_energy(g.motion.positions(), load_motion_semantic())
+    assert sched.triggers and energy.shape == (g.motion.num_frames,)
+    hold = int(round(config.SYMBOL_HOLD_S * config.FPS))
+    on = np.zeros(len(energy), bool)
+    for t in sched.triggers:
+        on[t:t + hold] = True
+    assert np.array_equal(energy > 0, on)
+    # the same eps on a Blender action's frames, keyed from frame 10 (Animate Pattern reads it so)
+    from motion_core.patterns.symbols import eps_at
+    scene = np.arange(10, 10 + len(energy))
+    assert np.array_equal(eps_at(sched.triggers, scene, 10), energy)
+    slow = eps_at(sched.triggers, np.arange(10, 10 + 2 * len(energy)), 10, time_scale=2.0)  # a 50 fps scene
+    assert slow.sum() == 2 * energy.sum() and slow[2 * sched.triggers[0]] == 1 and slow[2 * sched.triggers[0] - 1] == 0
+    frames = anim.animate(energy, "kiku", 2, gan=shipped())
+    change = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))  # change into frame i + 1
+    assert change[~on[1:]].max() == 0.0  # still between events, exactly
+    assert change[on[1:]].mean() > 1e-3  # and it moves at them

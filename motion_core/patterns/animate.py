@@ -18,7 +18,8 @@ still). ``trajectory="ablation"`` runs the same network trained without the temp
 Drivers: a (T,) array is an energy per frame (clipped to [0, 1]); a (T, D) array is a per-frame
 feature (e.g. joint positions flattened, or the symbol schedule h_sem(t)) whose frame-to-frame change
 becomes the energy, scaled so its 95th percentile is 1. :func:`motion_energy` gives the energy of a
-canonical Motion's joints (mean joint speed / 1.5 m/s). Reproducible from (driver, condition, seed).
+canonical Motion's joints (mean joint speed / 1.5 m/s); :func:`symbol_energy` the symbol schedule's
+eps(t) (1 for 0.4 s after each symbol event, else 0). Reproducible from (driver, condition, seed).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from .. import config
 from . import layers
+from .symbols import MotionSemantic, SymbolSchedule, schedule
 from .variants import Condition, PatternGAN, load_gan, upscale
 
 
@@ -59,6 +61,15 @@ def motion_energy(positions: np.ndarray, fps: float = config.FPS) -> np.ndarray:
     return np.clip(speed / config.ANIM_FULL_ENERGY_SPEED_M_S, 0, 1)
 
 
+def symbol_energy(pose: np.ndarray, model: MotionSemantic, fps: float = config.FPS) -> tuple[np.ndarray, SymbolSchedule]:
+    """pose (T, 21, 3) canonical joint positions (metres, Z up) -> ((T,) energy, the schedule): eps(t)
+    of seed 002 eq. 9, 1 for SYMBOL_HOLD_S after each symbol event (d h_sem/dt above 0.35 per second,
+    section 5.1) and 0 elsewhere, so the pattern changes at the dance's symbol events and holds still
+    between them (the same schedule as the costume's symbol keys, motion_core/patterns/symbols.py)."""
+    sched = schedule(pose, model, fps)
+    return sched.eps.astype(np.float32), sched
+
+
 def trajectory(gan: PatternGAN, energy: np.ndarray, noise: np.ndarray, z0: np.ndarray, c: np.ndarray,
                name: str = "temporal") -> np.ndarray:
     """energy (T,), noise (T, 16), z0 (100,), c (128,) -> latent codes (T, 100)."""
@@ -78,8 +89,9 @@ def trajectory(gan: PatternGAN, energy: np.ndarray, noise: np.ndarray, z0: np.nd
     z = np.asarray(z0, np.float32)
     out = np.zeros((t, len(z)), np.float32)
     for i in range(t):
-        z = z + step * r * float(energy[i]) * v[i] / max(float(np.linalg.norm(v[i])), 1e-12)
-        z = (z / max(float(np.linalg.norm(z)), 1e-12) * r).astype(np.float32)
+        if energy[i] > 0:  # at e_t = 0 the step is 0: z stays, bit for bit (renormalising would round it)
+            z = z + step * r * float(energy[i]) * v[i] / max(float(np.linalg.norm(v[i])), 1e-12)
+            z = (z / max(float(np.linalg.norm(z)), 1e-12) * r).astype(np.float32)
         out[i] = z
     return out
 
@@ -102,13 +114,19 @@ def animate(driver: np.ndarray, condition: Condition, seed: int,
     driver frame, at 25 fps), of ``condition`` from ``seed``; ``progress(fraction)`` after each batch."""
     gan = gan or load_gan()
     z, c = latents(gan, driver, condition, seed, trajectory_name)
+    # Where the driver is still the latent repeats: that frame is the previous one, copied, not
+    # generated again (a batch's BLAS kernels may round one row differently from another, which
+    # would make a still frame flicker in its last bit), and it costs nothing.
+    new = np.ones(len(z), bool)
+    new[1:] = np.any(z[1:] != z[:-1], axis=1)
+    distinct = z[new]
     out = []
-    for i in range(0, len(z), batch):
-        f = gan.generate(z[i:i + batch], c)
+    for i in range(0, len(distinct), batch):
+        f = gan.generate(distinct[i:i + batch], c)
         out.append(upscale(f, scale) if scale > 1 else f)
         if progress is not None:
-            progress(min(1.0, (i + batch) / len(z)))
-    return np.concatenate(out)
+            progress(min(1.0, (i + batch) / len(distinct)))
+    return np.concatenate(out)[np.cumsum(new) - 1]
 
 
 def flicker(frames: np.ndarray, energy: np.ndarray, still: float = 0.05) -> dict[str, float]:

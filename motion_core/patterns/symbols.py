@@ -100,6 +100,20 @@ def epsilon(frames: int, trig: list[int], fps: float = config.FPS, hold_s: float
     return e
 
 
+def eps_at(trigger_frames: list[int], scene_frames: np.ndarray, frame_start: int, time_scale: float = 1.0,
+           fps: float = config.FPS, hold_s: float = config.SYMBOL_HOLD_S) -> np.ndarray:
+    """eps(t) on a Blender action's frames: ``trigger_frames`` are motion frames (0-based, at ``fps``)
+    keyed from scene frame ``frame_start`` with ``time_scale`` scene frames per motion frame (as
+    KeyAction keys them); returns (len(scene_frames),) float32, 1 for ``hold_s`` after each trigger."""
+    f = np.asarray(scene_frames, np.float64)
+    e = np.zeros(len(f), np.float32)
+    hold = max(1, int(round(hold_s * fps))) * time_scale
+    for t in trigger_frames:
+        start = frame_start + t * time_scale
+        e[(f >= start - 1e-6) & (f < start + hold - 1e-6)] = 1.0
+    return e
+
+
 @dataclass
 class SymbolSchedule:
     rate: np.ndarray
