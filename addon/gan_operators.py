@@ -38,6 +38,11 @@ class HM_OT_restore_pattern_image(bpy.types.Operator):
     mask: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Damage Mask", default="",
         description="Optional: name of an image of the same size, white where the pattern is damaged")
+    only_masked: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Only the Masked Pixels", default=False,
+        description="Change only what the mask marks (and 1 px around it) and keep every other pixel, as "
+                    "inpainting does: for holes, stains and tears on a print whose tone is fine. Off: the "
+                    "network also evens a faded tone. Needs a damage mask")
 
     def _fail(self, message: str) -> set[str]:
         self.report({"ERROR"}, message)
@@ -62,17 +67,20 @@ class HM_OT_restore_pattern_image(bpy.types.Operator):
                     return self._fail(f"mask '{mimg.name}' is {mc.rgb.shape[1]}x{mc.rgb.shape[0]} px, the image "
                                       f"{checked.rgb.shape[1]}x{checked.rgb.shape[0]}: they must match")
                 mask = mc.rgb.mean(axis=2) > 0.5
+            elif self.only_masked:
+                return self._fail("'Only the Masked Pixels' needs a damage mask: give the mask image's name")
             restorer = MODELS.restorer()
         except (ImageInputError, RestoreModelError) as e:
             return self._fail(str(e))
         with image_io.progress(context) as update:
-            out = restorer.restore(checked.rgb, mask, progress=update)
+            out = restorer.restore(checked.rgb, mask, progress=update, only_masked=self.only_masked)
         warning = colour_warning(checked.rgb)
         source_prov = image_io.provenance_of(src)
         provenance = {
             "operator": OPERATOR, **restorer.provenance,
             "source_image": src.name, "source_filepath": src.filepath or None,
             "mask_image": self.mask or None, "mask_pixels": int(mask.sum()) if mask is not None else None,
+            "only_masked_pixels": bool(self.only_masked),
             "notes": checked.notes + ([warning] if warning else []),
         }
         if source_prov is not None:

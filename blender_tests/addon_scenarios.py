@@ -412,6 +412,15 @@ def restore_pattern_image(tmp: Path) -> None:
     assert bpy.ops.heritage_motion.restore_pattern_image(image=name, mask=mask.name) == {"FINISHED"}
     masked = json.loads(bpy.data.images[f"{name} restored.001"]["heritage_motion_provenance"])
     assert masked["mask_image"] == "damage mask" and masked["mask_pixels"] == h * (w // 4), masked
+    # only the masked pixels (and 1 px around them) change; the rest stays as it was, as inpainting does
+    assert bpy.ops.heritage_motion.restore_pattern_image(image=name, mask=mask.name, only_masked=True) == {"FINISHED"}
+    kept = bpy.data.images[f"{name} restored.002"]
+    assert json.loads(kept["heritage_motion_provenance"])["only_masked_pixels"] is True
+    px = _pixels(kept)
+    outside = [i for i in range(0, len(px), 4) if (i // 4) % w >= w // 4 + 1]
+    assert max(abs(px[i + c] - before[i + c]) for i in outside for c in range(3)) < 1.5 / 255  # 8-bit source
+    assert max(abs(px[i + c] - before[i + c]) for i in range(0, len(px), 4) if (i // 4) % w < w // 4
+               for c in range(3)) > 0.01
     # an image with alpha: composited on white, and the note says so
     rgba = bpy.data.images.new("with alpha", 32, 32, alpha=True)
     rgba.pixels = [c for i in range(32 * 32) for c in (0.2, 0.3, 0.8, 0.5 if i % 3 else 1.0)]
@@ -438,6 +447,7 @@ def restore_pattern_image(tmp: Path) -> None:
     refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image="missing file"), "no pixels")
     refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image=name, mask="small mask"), "must match")
     refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image=name, mask="no mask"), "no mask image named")
+    refused(lambda: bpy.ops.heritage_motion.restore_pattern_image(image=name, only_masked=True), "needs a damage mask")
     assert sorted(bpy.data.images.keys()) == names and _pixels(src) == before
     for img in (tiny, huge, missing, small_mask):
         bpy.data.images.remove(img)
@@ -573,3 +583,31 @@ def pattern_gan_variant_and_animation(out: Path) -> None:
     still = np.abs(sa - sb).mean()
     print(f"animated costume change {changed:.4f}, static control {still:.4f}")
     assert changed > 0.005 and changed > 5 * still, (changed, still)
+
+    # driver: the symbol schedule (seed 002 eq. 9's eps): on a dance with symbol events the frames change
+    # in the 0.4 s after each event and are byte-identical PNGs between them
+    assert bpy.ops.heritage_motion.generate(prompt="a proud bow", seconds=6, seed=0) == {"FINISHED"}
+    known = set(frames_dir.iterdir())
+    assert bpy.ops.heritage_motion.animate_pattern(armature=arm.name, slot="HM Skirt", seed=6, driver="symbols",
+                                                   folder=str(frames_dir)) == {"FINISHED"}
+    (folder,) = set(frames_dir.iterdir()) - known
+    skirt = next(s.material for s in body.material_slots
+                 if s.material and s.material.name.startswith("HM Animated Pattern Skirt")
+                 and _provenance(s.material).get("folder") == str(folder))
+    drv = _provenance(skirt)["driver"]
+    assert drv["kind"] == "symbol schedule" and drv["scene_frames"] and "seed 002" in drv["source"], drv
+    pngs = [p.read_bytes() for p in sorted(folder.glob("pattern_*.png"))]
+    f_first = _provenance(skirt)["frame_start"]
+    hold = round(drv["hold_s"] * 25)
+    on = {f - f_first + k for f in drv["scene_frames"] for k in range(hold)}
+    same = [pngs[i] == pngs[i - 1] for i in range(1, len(pngs))]
+    assert all(same[i - 1] for i in range(1, len(pngs)) if i not in on)  # still between events
+    assert not all(same[i - 1] for i in on if 0 < i < len(pngs))  # and moving at them
+    # an action that carries no schedule (not made by Generate Dance) is refused, nothing written
+    plain = arm.animation_data.action.copy()
+    del plain["heritage_motion_symbols"]
+    arm.animation_data.action = plain
+    known, mats = set(frames_dir.iterdir()), sorted(bpy.data.materials.keys())
+    refused(lambda: bpy.ops.heritage_motion.animate_pattern(armature=arm.name, slot="HM Skirt", driver="symbols",
+                                                            folder=str(frames_dir)), "carries no symbol schedule")
+    assert set(frames_dir.iterdir()) == known and sorted(bpy.data.materials.keys()) == mats

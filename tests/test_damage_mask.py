@@ -32,3 +32,20 @@ def test_fade_only_gives_an_empty_mask_and_holes_a_local_one():
     assert (d[m].mean(axis=1) < img[m].mean(axis=1)).mean() > 0.7
     # nothing outside the mask moved by more than the threshold
     assert np.abs(d - img)[~m].max() <= 0.08 + 1e-6
+
+
+def test_kinds_of_wear_left_out_with_a_share():
+    """random_params(kind_off_share): 0 draws what it always drew; 0.5 leaves each kind out about half
+    the time (so unfaded and single-kind views exist), reproducibly from the generator."""
+    plain = [random_params(np.random.default_rng(s)) for s in range(200)]
+    assert [random_params(np.random.default_rng(s), 0.0) for s in range(200)] == plain
+    some = [random_params(np.random.default_rng(s), 0.5) for s in range(200)]
+    assert some == [random_params(np.random.default_rng(s), 0.5) for s in range(200)]
+    unfaded = np.mean([p.fade_dose == 0 and p.yellowing == 0 for p in some])
+    no_mould = np.mean([p.mould == 0 for p in some])
+    assert 0.35 < unfaded < 0.65 and 0.35 < no_mould < 0.65
+    assert not any(p.fade_dose == 0 for p in plain)  # the old draw never spared the tone
+    holes_only = [p for p in some if p.holes and not (p.fade_dose or p.mould or p.occlusion)]
+    assert holes_only  # e.g. the insect-holes-alone case the evaluation measures
+    for p, q in zip(some, plain, strict=True):  # a kind left in keeps its strength
+        assert p.mould in (0.0, q.mould) and p.holes in (0, q.holes)

@@ -81,6 +81,27 @@ def test_sizes_not_multiple_of_16_and_tiling():
     assert np.abs(out[:40, :200] - r.restore(big[:256, :256])[:40, :200]).max() < 1e-5
 
 
+def test_only_masked_pixels_change_with_only_masked():
+    """only_masked: the restoration inside the mask grown by RESTORE_ONLY_MASKED_GROW_PX, the input
+    exactly elsewhere; refused without a mask."""
+    from motion_core import config
+    from motion_core.patterns.restore import grow
+
+    r = _numpy_of(_random_generator(4))
+    rng = np.random.default_rng(5)
+    rgb = rng.random((40, 50, 3), dtype=np.float32)
+    mask = np.zeros((40, 50), bool)
+    mask[10:14, 20:23] = True
+    full = r.restore(rgb, mask)
+    out = r.restore(rgb, mask, only_masked=True)
+    inside = grow(mask, config.RESTORE_ONLY_MASKED_GROW_PX)
+    assert inside.sum() == (4 + 2) * (3 + 2)  # a 1 px ring around the 4 x 3 block
+    assert np.array_equal(out[~inside], rgb[~inside]) and np.array_equal(out[inside], full[inside])
+    assert np.abs(full[~inside] - rgb[~inside]).max() > 0.05  # the plain run does change the rest
+    with pytest.raises(ValueError, match="needs a damage mask"):
+        r.restore(rgb, only_masked=True)
+
+
 def test_missing_or_corrupt_weights(tmp_path):
     with pytest.raises(RestoreModelError, match="not found"):
         load_restorer(tmp_path / "none.npz")

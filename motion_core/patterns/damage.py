@@ -198,11 +198,27 @@ def damage(img: np.ndarray, seed: int | np.random.Generator, params: DamageParam
     return damage_with_mask(img, seed, params)[0]  # one sequence of draws for both
 
 
-def random_params(rng: np.random.Generator) -> DamageParams:
-    """A random strength for each kind of wear, for training views (from none to heavy)."""
-    return DamageParams(occlusion=float(rng.uniform(0, 0.8)), abrasion=float(rng.uniform(0, 0.5)),
-                        fade_dose=float(rng.uniform(0, 1.5)), yellowing=float(rng.uniform(0, 1)),
-                        holes=int(rng.integers(0, 6)), mould=float(rng.uniform(0, 0.6)))
+def random_params(rng: np.random.Generator, kind_off_share: float = 0.0) -> DamageParams:
+    """A random strength for each kind of wear, for training views (from none to heavy).
+
+    ``kind_off_share``: probability that each of the four kinds (fading with yellowing, mould, insect
+    holes, the curled edge with abrasion) is switched off entirely, independently, so that views with
+    one kind of wear only, and views whose tone is not faded, are drawn too. At 0 (the default) no extra
+    random number is drawn: the same ``rng`` gives the same parameters as before it existed."""
+    p = DamageParams(occlusion=float(rng.uniform(0, 0.8)), abrasion=float(rng.uniform(0, 0.5)),
+                     fade_dose=float(rng.uniform(0, 1.5)), yellowing=float(rng.uniform(0, 1)),
+                     holes=int(rng.integers(0, 6)), mould=float(rng.uniform(0, 0.6)))
+    if kind_off_share > 0:
+        off = rng.random(4) < kind_off_share
+        if off[0]:
+            p.fade_dose, p.yellowing = 0.0, 0.0
+        if off[1]:
+            p.mould = 0.0
+        if off[2]:
+            p.holes = 0
+        if off[3]:
+            p.occlusion, p.abrasion = 0.0, 0.0
+    return p
 
 
 #: A pixel counts as damaged (for :func:`damage_with_mask`) when the local kinds of wear (mould, holes,

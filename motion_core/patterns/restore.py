@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import config
 from . import layers as L
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "weights" / "patterns" / "restore.npz"
@@ -126,9 +127,13 @@ class Restorer:
         return ((out[:h, :w] + 1) / 2).astype(np.float32)
 
     def restore(self, rgb: np.ndarray, mask: np.ndarray | None = None,
-                progress: Callable[[float], Any] | None = None) -> np.ndarray:
+                progress: Callable[[float], Any] | None = None, only_masked: bool = False) -> np.ndarray:
         """rgb (H, W, 3) float in [0, 1], mask (H, W) bool (True = damaged) or None
-        -> the restored image (H, W, 3) float32 in [0, 1]. ``progress(fraction)`` is called per tile."""
+        -> the restored image (H, W, 3) float32 in [0, 1]. ``progress(fraction)`` is called per tile.
+
+        ``only_masked`` (needs ``mask``): change only the masked pixels and RESTORE_ONLY_MASKED_GROW_PX
+        around them, keep every other pixel as it was, as Telea's inpainting does (for holes, stains
+        and tears on a print whose tone is fine; off, the network also evens a faded tone)."""
         x = np.clip(np.asarray(rgb, np.float32), 0, 1)
         if x.ndim != 3 or x.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got {x.shape}")
@@ -137,6 +142,17 @@ class Restorer:
             mask = np.asarray(mask, bool)
             if mask.shape != (h, w):
                 raise ValueError(f"mask is {mask.shape}, the image {(h, w)}")
+        elif only_masked:
+            raise ValueError("'only the masked pixels' needs a damage mask")
+        out = self._restore(x, mask, progress)
+        if only_masked:
+            assert mask is not None  # checked above
+            out = np.where(grow(mask, config.RESTORE_ONLY_MASKED_GROW_PX)[..., None], out, x)
+        return out
+
+    def _restore(self, x: np.ndarray, mask: np.ndarray | None,
+                 progress: Callable[[float], Any] | None) -> np.ndarray:
+        h, w, _ = x.shape
         if h <= TILE and w <= TILE:
             out = self._run(x, mask)
             if progress is not None:
@@ -162,6 +178,16 @@ class Restorer:
                 if progress is not None:
                     progress(done / total)
         return (acc / np.maximum(wsum, 1e-6)).astype(np.float32)
+
+
+def grow(mask: np.ndarray, px: int) -> np.ndarray:
+    """(H, W) bool grown by ``px`` pixels (3 x 3 dilation, ``px`` times)."""
+    m = np.asarray(mask, bool)
+    for _ in range(px):
+        p = np.pad(m, 1)
+        m = (p[:-2, :-2] | p[:-2, 1:-1] | p[:-2, 2:] | p[1:-1, :-2] | p[1:-1, 1:-1] | p[1:-1, 2:]
+             | p[2:, :-2] | p[2:, 1:-1] | p[2:, 2:])
+    return m
 
 
 def _ramp(n: int, overlap: int, start: bool, end: bool) -> np.ndarray:

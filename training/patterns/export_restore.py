@@ -28,6 +28,17 @@ LICENCE = ("CC BY-SA 4.0: trained on the Kamon data set's Ansei Bukan prints (Sa
            "same licence; see PATTERNS_NOTICE.md")
 
 
+def _init_steps(st: dict) -> int:
+    """Steps of the generator a warm-started stage began from (0 for a run from scratch)."""
+    if st.get("init_steps"):
+        return int(st["init_steps"])
+    init = st.get("init_g")
+    if init and Path(init).exists():  # checkpoints older than the init_steps field
+        meta = json.loads(str(np.load(init, allow_pickle=False)["meta_json"]))
+        return int(meta.get("steps_total", meta.get("steps", 0)))
+    return 0
+
+
 def export(run: Path, out: Path) -> Path:
     st = torch.load(Path(run) / "ckpt.pt", weights_only=True)  # tensors and plain data only
     g = Generator()
@@ -41,6 +52,8 @@ def export(run: Path, out: Path) -> Path:
             "training_data": DATA_NOTE, "licence": LICENCE, "steps": int(st["step"]), "seed": int(st["seed"]),
             "batch": int(st["batch"]), "crop": int(st["crop"]),
             "command": info.get("command", f"python -m training.patterns.train_restore --out {run}"),
+            "steps_total": int(st["step"]) + _init_steps(st),
+            "kind_off_share": float(st.get("kind_off_share", 0.0)),
             "validation_ssim": st["vals"][-1] if st["vals"] else None}
     out.parent.mkdir(parents=True, exist_ok=True)
     save_atomic(out, lambda p: np.savez_compressed(p, **sd, meta_json=np.array(json.dumps(meta))))

@@ -10,8 +10,8 @@ lines and loss plots. Run it again to resume: each part continues from its check
 writes the add-on's weights (``motion_core/weights/patterns/restore.npz``, ``gan_variants.npz``).
 One thread per part, and the two parts side by side (``--jobs 2``, the default: the restoration GAN
 in a child process logging to OUT/restore/log.txt), so a 2-core machine runs both in the time of the
-longer one: the shipped runs took 44.5 min (restoration) and 86 + 10 min (pattern GAN, its
-animation networks) of one shared core each, under the issue's 2 hours.
+longer one: the shipped runs took 44.5 + 33 min (restoration's two stages) and 86 + 10 min (pattern
+GAN, its animation networks) of one shared core each, under the issue's 2 hours.
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/gan-all"))
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, from {', '.join(PARTS)}")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--restore-steps", type=int, default=4000, help="the shipped run's count")
+    p.add_argument("--restore-steps", type=int, default=4000, help="the shipped run's count (stage 1)")
+    p.add_argument("--restore-stage2-steps", type=int, default=6000,
+                   help="the restoration's second stage (warm start, kinds of wear left out; 0: none)")
     p.add_argument("--variant-steps", type=int, default=9000)
-    p.add_argument("--minutes", type=float, default=45.0, help="time box of the restoration part (resumable after it)")
+    p.add_argument("--minutes", type=float, default=100.0,
+                   help="time box of the restoration part, both stages (resumable after it)")
     p.add_argument("--variant-minutes", type=float, default=86.0,
                    help="time box of the pattern GAN's stage 1 (its two animation networks: 5 min each)")
     p.add_argument("--mode-seeking-from", type=int, default=2850,
@@ -51,14 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== restoration GAN (side by side; progress in {log})", flush=True)
         with open(log, "a", encoding="utf-8") as f:
             child = subprocess.Popen([sys.executable, "-m", "training.patterns.train_restore", "--out",
-                                      str((a.out / "restore").resolve()), "--steps", str(a.restore_steps), "--seed",
+                                      str((a.out / "restore").resolve()), "--steps", str(a.restore_steps),
+                                      "--stage2-steps", str(a.restore_stage2_steps), "--seed",
                                       str(a.seed), "--max-minutes", str(a.minutes)], stdout=f, stderr=subprocess.STDOUT,
                                      cwd=WEIGHTS.parents[2])  # the repository: the child imports training.*
     elif "restore" in parts:
         from training.patterns import train_restore
         print("== restoration GAN", flush=True)
         try:
-            train_restore.train(a.out / "restore", a.restore_steps, a.seed, time_limit_s=a.minutes * 60)
+            train_restore.train_stages(a.out / "restore", a.restore_steps, a.restore_stage2_steps, a.seed,
+                                       time_limit_s=a.minutes * 60)
         except FileNotFoundError as e:  # the shared data set is missing
             print(f"error: {e}", file=sys.stderr)
             return 1
@@ -79,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if "restore" in parts and a.export:
         from training.patterns import export_restore
-        print(f"wrote {export_restore.export(a.out / 'restore', WEIGHTS / 'restore.npz')}", flush=True)
+        run = a.out / "restore" / "stage2"
+        if not (run / "ckpt.pt").exists():
+            run = a.out / "restore"
+        print(f"wrote {export_restore.export(run, WEIGHTS / 'restore.npz')}", flush=True)
     return 0
 
 
