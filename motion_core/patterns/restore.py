@@ -147,7 +147,7 @@ class Restorer:
         out = self._restore(x, mask, progress)
         if only_masked:
             assert mask is not None  # checked above
-            out = np.where(grow(mask, config.RESTORE_ONLY_MASKED_GROW_PX)[..., None], out, x)
+            out = keep_unmasked(out, x, mask)
         return out
 
     def _restore(self, x: np.ndarray, mask: np.ndarray | None,
@@ -178,6 +178,12 @@ class Restorer:
                 if progress is not None:
                     progress(done / total)
         return (acc / np.maximum(wsum, 1e-6)).astype(np.float32)
+
+
+def keep_unmasked(restored: np.ndarray, rgb: np.ndarray, mask: np.ndarray,
+                  grow_px: int = config.RESTORE_ONLY_MASKED_GROW_PX) -> np.ndarray:
+    """(H, W, 3) ``restored`` inside ``mask`` (H, W) grown by ``grow_px``, ``rgb`` elsewhere."""
+    return np.where(grow(mask, grow_px)[..., None], restored, rgb).astype(np.float32)
 
 
 def grow(mask: np.ndarray, px: int) -> np.ndarray:

@@ -28,15 +28,21 @@ LICENCE = ("CC BY-SA 4.0: trained on the Kamon data set's Ansei Bukan prints (Sa
            "same licence; see PATTERNS_NOTICE.md")
 
 
+def _init_meta(st: dict) -> dict:
+    """The meta of the generator a warm-started stage began from ({} for a run from scratch or when
+    its file is gone)."""
+    init = st.get("init_g")
+    if init and Path(init).exists():
+        return json.loads(str(np.load(init, allow_pickle=False)["meta_json"]))
+    return {}
+
+
 def _init_steps(st: dict) -> int:
     """Steps of the generator a warm-started stage began from (0 for a run from scratch)."""
     if st.get("init_steps"):
         return int(st["init_steps"])
-    init = st.get("init_g")
-    if init and Path(init).exists():  # checkpoints older than the init_steps field
-        meta = json.loads(str(np.load(init, allow_pickle=False)["meta_json"]))
-        return int(meta.get("steps_total", meta.get("steps", 0)))
-    return 0
+    meta = _init_meta(st)  # checkpoints older than the init_steps field
+    return int(meta.get("steps_total", meta.get("steps", 0)))
 
 
 def export(run: Path, out: Path) -> Path:
@@ -54,6 +60,8 @@ def export(run: Path, out: Path) -> Path:
             "command": info.get("command", f"python -m training.patterns.train_restore --out {run}"),
             "steps_total": int(st["step"]) + _init_steps(st),
             "kind_off_share": float(st.get("kind_off_share", 0.0)),
+            "warm_started_from": {k: v for k, v in _init_meta(st).items()
+                                  if k in ("steps", "steps_total", "seed", "command", "kind_off_share")} or None,
             "validation_ssim": st["vals"][-1] if st["vals"] else None}
     out.parent.mkdir(parents=True, exist_ok=True)
     save_atomic(out, lambda p: np.savez_compressed(p, **sd, meta_json=np.array(json.dumps(meta))))

@@ -1,7 +1,11 @@
 """Train the restoration GAN (seed 001 section 3.3, issue #13), resumable, on one CPU thread.
 
-    python -m training.patterns.train_restore --out runs/restore            # the shipped run (4000 steps, seed 0)
-    python -m training.patterns.export_restore --run runs/restore          # -> motion_core/weights/patterns/restore.npz
+    python -m training.patterns.train_restore --out runs/restore --stage2-steps 6000   # the shipped recipe
+    python -m training.patterns.export_restore --run runs/restore/stage2   # -> motion_core/weights/patterns/restore.npz
+
+Stage 1 (``--steps``, 4000) wears every view by every kind; stage 2 (OUT/stage2) continues from stage 1's
+generator with a fresh D and leaves kinds of wear out of views (RESTORE_KIND_OFF_SHARE), so the model also
+sees unfaded prints and one kind of wear alone (stage 1 alone re-toned intact paper: see docs/restoration.md).
 
 Data: the kamon set's Ansei Bukan prints only (``kamon/edo`` train split and ``kamon/edo-undescribed``,
 CC BY-SA 4.0, the only images the shipped weights may learn from); the Wikimedia kamon images (several
