@@ -29,7 +29,9 @@ answered). Augmentation: pad-and-crop, flip, brightness/contrast, and the damage
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -137,11 +139,16 @@ def damage_pool(images: np.ndarray, seed: int) -> np.ndarray:
     return out
 
 
-def load_extra(spec: str | None) -> Augment | None:
+def load_extra(spec: str | None, classes: list[str] | None = None) -> Augment | None:
+    """``module:function`` -> the function; one that takes a ``classes`` keyword (e.g.
+    training.patterns.gan_augment:augment, which needs the class names the labels index) gets them bound."""
     if not spec:
         return None
-    mod, _, fn = spec.partition(":")
-    return getattr(importlib.import_module(mod), fn)
+    mod, _, name = spec.partition(":")
+    fn = getattr(importlib.import_module(mod), name)
+    if classes is not None and "classes" in inspect.signature(fn).parameters:
+        fn = functools.update_wrapper(functools.partial(fn, classes=list(classes)), fn)
+    return fn
 
 
 # ------------------------------------------------------------------------------------- training
@@ -467,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cultures": sorted({CULTURE_OF[d] for d in datasets}),
                 "culture_phrases": {k: v for k, v in CULTURE_PHRASES.items() if k in {CULTURE_OF[d] for d in datasets}},
                 "leak_report": cs.leak_report}
-    extra = load_extra(a.extra)
+    extra = load_extra(a.extra, cs.classes)
     print(f"{len(cs.classes)} classes, {int((cs.part == 'train').sum())} train / {int((cs.part == 'val').sum())} val"
           f" / {int((cs.part == 'test').sum())} test images; {steps} steps of {a.batch}", flush=True)
     t0 = time.time()
