@@ -22,8 +22,9 @@ progress every 50 steps, loss plot ``loss.png`` in the run folder. Training uses
 the validation part (15 % of the training sources) fits the temperature (calibration) and the unknown
 threshold (max softmax below it -> "unknown"; chosen so that ``COVERAGE`` of the validation images are
 answered). Augmentation: pad-and-crop, flip, brightness/contrast, and the damage simulator
-(motion_core.patterns.damage, half of the views); ``EXTRA_AUGMENT`` is the hook for another source
-(``augment(images, labels, rng) -> images``, e.g. the GAN of #13 once it lands: --extra module:function).
+(motion_core.patterns.damage, half of the views); ``--extra module:function`` is the hook for another
+source (``augment(images, labels, rng) -> images``; a ``classes`` keyword gets the class names bound), e.g.
+#13's GAN: --extra training.patterns.gan_augment:augment (measured, not used by the shipped model).
 """
 
 from __future__ import annotations
