@@ -123,15 +123,16 @@ def damaged(images: np.ndarray, seed: int = 1234) -> np.ndarray:
                      .astype(np.uint8) for im in images])
 
 
-def evaluate_model(path: Path, cs, states, full: bool = True) -> dict:
-    """Figures of one weights file on the test part. The ViT + MiniLM model alone (at its temperature:
+def evaluate_model(path: Path, cs, states, full: bool = True, part: str = "test") -> dict:
+    """Figures of one weights file on the test part (``part="val"``: the validation part instead,
+    for choices made on validation). The ViT + MiniLM model alone (at its temperature:
     seed 003's design) under "full_text", "image_only", ...; when the file holds a feature branch,
     the branch alone ("features_only", image only by construction) and the fused predictor (the
     runtime's: softmax(a * log p_features + b * model logits)) under "fused"."""
     from training.patterns.train_classifier import logits_for
 
     model, meta = load_torch(path)
-    te = np.flatnonzero(cs.part == "test")
+    te = np.flatnonzero(cs.part == part)
     y, t = cs.y[te], meta["temperature"]
     groups = np.array([cs.meta[i].get("description") or cs.path[i] for i in te])
 

@@ -22,14 +22,17 @@ progress every 50 steps, loss plot ``loss.png`` in the run folder. Training uses
 the validation part (15 % of the training sources) fits the temperature (calibration) and the unknown
 threshold (max softmax below it -> "unknown"; chosen so that ``COVERAGE`` of the validation images are
 answered). Augmentation: pad-and-crop, flip, brightness/contrast, and the damage simulator
-(motion_core.patterns.damage, half of the views); ``EXTRA_AUGMENT`` is the hook for another source
-(``augment(images, labels, rng) -> images``, e.g. the GAN of #13 once it lands: --extra module:function).
+(motion_core.patterns.damage, half of the views); ``--extra module:function`` is the hook for another
+source (``augment(images, labels, rng) -> images``; a ``classes`` keyword gets the class names bound), e.g.
+#13's GAN: --extra training.patterns.gan_augment:augment (measured, not used by the shipped model).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -137,11 +140,16 @@ def damage_pool(images: np.ndarray, seed: int) -> np.ndarray:
     return out
 
 
-def load_extra(spec: str | None) -> Augment | None:
+def load_extra(spec: str | None, classes: list[str] | None = None) -> Augment | None:
+    """``module:function`` -> the function; one that takes a ``classes`` keyword (e.g.
+    training.patterns.gan_augment:augment, which needs the class names the labels index) gets them bound."""
     if not spec:
         return None
-    mod, _, fn = spec.partition(":")
-    return getattr(importlib.import_module(mod), fn)
+    mod, _, name = spec.partition(":")
+    fn = getattr(importlib.import_module(mod), name)
+    if classes is not None and "classes" in inspect.signature(fn).parameters:
+        fn = functools.update_wrapper(functools.partial(fn, classes=list(classes)), fn)
+    return fn
 
 
 # ------------------------------------------------------------------------------------- training
@@ -467,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cultures": sorted({CULTURE_OF[d] for d in datasets}),
                 "culture_phrases": {k: v for k, v in CULTURE_PHRASES.items() if k in {CULTURE_OF[d] for d in datasets}},
                 "leak_report": cs.leak_report}
-    extra = load_extra(a.extra)
+    extra = load_extra(a.extra, cs.classes)
     print(f"{len(cs.classes)} classes, {int((cs.part == 'train').sum())} train / {int((cs.part == 'val').sum())} val"
           f" / {int((cs.part == 'test').sum())} test images; {steps} steps of {a.batch}", flush=True)
     t0 = time.time()
