@@ -34,13 +34,16 @@ def test_one_command_trains_every_part_and_resumes(tmp_path, capsys):
         pytest.skip(f"{DATA} not found (the shared data set beside the checkout)")
     from training.patterns import train_gan
 
-    args = ["--out", str(tmp_path), "--variant-steps", "2", "--minutes", "0.1", "--restore-stage2-steps", "0"]
-    assert train_gan.main([*args, "--restore-steps", "2"]) == 0
+    args = ["--out", str(tmp_path), "--variant-steps", "2", "--minutes", "5", "--restore-steps", "2"]
+    assert train_gan.main([*args, "--restore-stage2-steps", "2"]) == 0
     assert torch.load(tmp_path / "restore" / "ckpt.pt", weights_only=True)["step"] == 2
-    for f in ("restore/losses.png", "variants/ckpt_gan.pt", "variants/gan_variants.npz", "variants/losses.png"):
+    assert torch.load(tmp_path / "restore" / "stage2" / "ckpt.pt", weights_only=True)["step"] == 2  # both stages
+    for f in ("restore/losses.png", "restore/stage2/losses.png", "variants/ckpt_gan.pt", "variants/gan_variants.npz",
+              "variants/losses.png"):
         assert (tmp_path / f).stat().st_size > 1000, f
-    assert train_gan.main([*args, "--restore-steps", "3", "--parts", "restore"]) == 0
-    assert torch.load(tmp_path / "restore" / "ckpt.pt", weights_only=True)["step"] == 3  # resumed, not restarted
+    assert train_gan.main([*args, "--restore-stage2-steps", "3", "--parts", "restore"]) == 0
+    st = torch.load(tmp_path / "restore" / "stage2" / "ckpt.pt", weights_only=True)
+    assert st["step"] == 3 and st["init_steps"] == 2  # resumed, not restarted
     assert "== restoration GAN" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         train_gan.main(["--parts", "restore,dcgan"])
