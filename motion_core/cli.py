@@ -266,6 +266,14 @@ def _read_image(path: Path) -> np.ndarray:
         raise UserError(f"not a readable image ({e})") from None
 
 
+def _mask_for(image: Path, masks: Path | None) -> Path | None:
+    """The damage mask of ``image`` in folder ``masks``: the file with the same stem and an image suffix."""
+    if masks is None:
+        return None
+    found = sorted(p for p in masks.iterdir() if p.stem == image.stem and p.suffix.lower() in IMAGE_SUFFIXES)
+    return found[0] if found else None
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     """restore IMAGE|FOLDER ... --out FOLDER: each image's restoration as OUT/<name>_restored.png, with
     its provenance (model, source file, notes) in OUT/<name>_restored.json. Existing outputs are kept
@@ -275,6 +283,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .patterns.image_input import ImageInputError, rgb_image
     from .patterns.restore import colour_warning, load_restorer
 
+    if args.only_masked and not args.masks:
+        raise UserError("--only-masked needs --masks FOLDER (a damage mask per image, white = damaged)")
+    masks_dir = Path(args.masks) if args.masks else None
+    if masks_dir is not None and not masks_dir.is_dir():
+        raise UserError(f"--masks {masks_dir}: no such folder")
     paths = _image_paths(args.images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -290,9 +303,21 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if h * w > config.RESTORE_MAX_PIXELS:
                 raise UserError(f"{w}x{h} px; restoration takes at most {config.RESTORE_MAX_PIXELS // 1_000_000} "
                                 "megapixels: scale or crop it first")
-            rgb = restorer.restore(checked.rgb)
+            mask_file = _mask_for(path, masks_dir)
+            if mask_file is None and args.only_masked:
+                raise UserError(f"no mask named {path.stem}.* in {masks_dir} (--only-masked needs one)")
+            mask = None
+            if mask_file is not None:
+                m = rgb_image(_read_image(mask_file), mask_file.name).rgb
+                if m.shape != checked.rgb.shape:
+                    raise UserError(f"mask {mask_file.name} is {m.shape[1]}x{m.shape[0]} px, the image {w}x{h}")
+                mask = m.mean(axis=2) > 0.5
+            rgb = restorer.restore(checked.rgb, mask, only_masked=args.only_masked)
             warning = colour_warning(checked.rgb)
             prov = {**restorer.provenance, "made_by": "python -m motion_core restore", "source_file": str(path),
+                    "mask_file": str(mask_file) if mask_file else None,
+                    "mask_pixels": int(mask.sum()) if mask is not None else None,
+                    "only_masked_pixels": bool(args.only_masked),
                     "notes": checked.notes + ([warning] if warning else [])}
             record = write_json_atomic(target.with_suffix(".json"), prov)  # first: no image without its record
             try:
@@ -408,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="folder for <name>_restored.png and its provenance .json")
     sp.add_argument("--weights", help="restoration weights .npz (default: the shipped Edo-print model)")
     sp.add_argument("--force", action="store_true", help="replace existing outputs")
+    sp.add_argument("--masks", help="folder of damage masks, one per image with the image's name (white = damaged)")
+    sp.add_argument("--only-masked", action="store_true",
+                    help="change only the masked pixels (and 1 px around them), keep the rest (needs --masks)")
     sp.set_defaults(func=cmd_restore)
 
     sp = sub.add_parser("identify", help="suggest what pattern each image shows (top three, or unknown)")

@@ -122,6 +122,41 @@ def test_restore_writes_new_images_with_provenance_and_never_overwrites(tmp_path
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path / 'nothing'}: no such file or folder"
 
 
+def test_restore_with_masks_changes_only_the_masked_pixels(tmp_path):
+    """--masks FOLDER (a mask per image, by name) and --only-masked: outside the mask grown by 1 px the
+    output is the input; an image without its mask fails alone; --only-masked without --masks is refused."""
+    from PIL import Image
+
+    (p,) = _edo_prints(1)
+    with Image.open(p) as im:
+        orig = np.asarray(im.convert("RGB"))
+    h, w = orig.shape[:2]
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    m = np.zeros((h, w), np.uint8)
+    m[h // 3: h // 2, w // 3: w // 2] = 255
+    Image.fromarray(m).save(masks / f"{p.stem}.png")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / p.name).write_bytes(p.read_bytes())
+    (src / "unmasked.jpg").write_bytes(p.read_bytes())
+    out = tmp_path / "out"
+    r = run("restore", src, "--out", out, "--masks", masks, "--only-masked")
+    assert r.returncode == 1 and "unmasked.jpg: no mask named unmasked.*" in r.stderr, r.stderr
+    with Image.open(out / f"{p.stem}_restored.png") as im:
+        got = np.asarray(im, np.int16)
+    ring = np.zeros((h, w), bool)
+    ring[h // 3 - 1: h // 2 + 1, w // 3 - 1: w // 2 + 1] = True
+    assert np.array_equal(got[~ring], orig[~ring])  # untouched outside, to the byte
+    assert np.abs(got[m > 0] - orig[m > 0]).max() > 10  # restored inside
+    prov = json.loads((out / f"{p.stem}_restored.json").read_text())
+    assert prov["only_masked_pixels"] and prov["mask_pixels"] == int((m > 0).sum())
+    assert prov["mask_file"].endswith(f"{p.stem}.png")
+    assert not (out / "unmasked_restored.png").exists()
+    r = run("restore", src, "--out", tmp_path / "o2", "--only-masked")
+    assert r.returncode == 1 and "--only-masked needs --masks" in r.stderr and not (tmp_path / "o2").exists()
+
+
 def test_identify_prints_suggestions_and_json(tmp_path):
     prints = _edo_prints(2)
     r = run("identify", *prints)
