@@ -291,11 +291,10 @@ class HM_OT_animate_pattern(_Condition, bpy.types.Operator):
         if self.driver == "motion":
             return (anim.motion_energy(joint_positions(scene, arm, frames), config.FPS), f"motion: mean joint speed / "
                     f"{config.ANIM_FULL_ENERGY_SPEED_M_S} m/s of '{arm.name}' over '{action.name}'")
-        raw = action.get(SCHEDULE_KEY)
-        if raw is None:
+        if SCHEDULE_KEY not in action:  # type: ignore[operator]  # ID custom properties support `in`
             raise ValueError(f"'{action.name}' carries no symbol schedule (dances made by Generate Dance or the batch "
                              "do); use Driver: Motion")
-        rec = json.loads(raw)
+        rec = json.loads(action[SCHEDULE_KEY])
         energy = eps_at(rec["trigger_frames"], np.arange(frames[0], frames[-1] + 1), rec["frame_start"],
                         rec["time_scale"], hold_s=rec["hold_s"])
         if not energy.any():
