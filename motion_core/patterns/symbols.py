@@ -93,11 +93,7 @@ def triggers(rate: np.ndarray, threshold: float = config.SYMBOL_RATE_THRESHOLD, 
 
 def epsilon(frames: int, trig: list[int], fps: float = config.FPS, hold_s: float = config.SYMBOL_HOLD_S) -> np.ndarray:
     """eps(t) of eq. 9: 1 for ``hold_s`` from each trigger, else 0."""
-    e = np.zeros(frames, np.float32)
-    hold = max(1, int(round(hold_s * fps)))
-    for t in trig:
-        e[t:t + hold] = 1.0
-    return e
+    return eps_at(trig, np.arange(frames), 0, 1.0, fps, hold_s)
 
 
 def eps_at(trigger_frames: list[int], scene_frames: np.ndarray, frame_start: int, time_scale: float = 1.0,

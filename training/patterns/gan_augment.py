@@ -91,10 +91,8 @@ def gan_augment(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator
     if len(rep) == 0:
         return x, np.zeros(n, bool)
     seeds = rng.integers(0, 2**31 - 1, len(rep))
-    c = np.concatenate([gan.condition(cond[int(labels[i])], seed=int(s), n=1) for i, s in zip(rep, seeds, strict=True)])
-    z = np.concatenate([np.random.default_rng(int(s)).standard_normal((1, gan.z_dim)).astype(np.float32)
-                        for s in seeds])
-    samples = _to_input(gan.generate(z, c), x.shape[1])
+    samples = _to_input(np.concatenate([gan.sample(cond[int(labels[i])], int(s), 1)
+                                        for i, s in zip(rep, seeds, strict=True)]), x.shape[1])
     x[rep] = standard_augment(samples, rng)
     mask = np.zeros(n, bool)
     mask[rep] = True

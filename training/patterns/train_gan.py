@@ -10,8 +10,9 @@ lines and loss plots. Run it again to resume: each part continues from its check
 writes the add-on's weights (``motion_core/weights/patterns/restore.npz``, ``gan_variants.npz``).
 One thread per part, and the two parts side by side (``--jobs 2``, the default: the restoration GAN
 in a child process logging to OUT/restore/log.txt), so a 2-core machine runs both in the time of the
-longer one: the shipped runs took 44.5 + 33 min (restoration's two stages) and 86 + 10 min (pattern
-GAN, its animation networks) of one shared core each, under the issue's 2 hours.
+longer one: the shipped runs took 44.5 + 40.3 min (restoration's two stages; 62 min on a quieter core,
+rebuilt bit for bit from scratch) and 86 + 10 min (pattern GAN, its animation networks) of one shared
+core each, under the issue's 2 hours.
 """
 
 from __future__ import annotations
