@@ -130,10 +130,25 @@ def evaluate(model: Path, limit: int = 30, seed: int = 0) -> dict:
                     per[tname][m]["psnr"].append(psnr(o, clean))
         summary = {t: {m: {"ssim_mean": float(np.mean(v["ssim"])), "ssim_sd": float(np.std(v["ssim"])),
                            "psnr_mean": float(np.mean(v["psnr"]))} for m, v in d.items()} for t, d in per.items()}
-        results["sets"][set_name] = {"n": len(imgs), "paths": paths, "by_damage": summary}
+        results["sets"][set_name] = {"n": len(imgs), "paths": paths, "by_damage": summary,
+                                     "vs_telea": {t: paired_vs_telea(d) for t, d in per.items()}}
         print(f"{set_name}: {len(imgs)} images done", flush=True)
     results["seconds_per_restore_256"] = float(np.median(times)) if times else None
     return results
+
+
+MODEL_METHODS = ("model, no mask", "model, true mask")
+
+
+def paired_vs_telea(per_method: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """SSIM of each model method minus Telea's on the same images: mean, its standard error, images won."""
+    telea = np.array(per_method["Telea (true mask)"]["ssim"])
+    out = {}
+    for m in MODEL_METHODS:
+        d = np.array(per_method[m]["ssim"]) - telea
+        out[m] = {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0,
+                  "won": int((d > 0).sum()), "n": len(d)}
+    return out
 
 
 def markdown(results: dict) -> str:
@@ -143,6 +158,11 @@ def markdown(results: dict) -> str:
                   "| damage | " + " | ".join(METHODS) + " |", "|---" * (len(METHODS) + 1) + "|"]
         for t, d in s["by_damage"].items():
             cells = [f"{d[m]['ssim_mean']:.3f} ({d[m]['ssim_sd']:.3f}) / {d[m]['psnr_mean']:.1f}" for m in METHODS]
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        lines += ["\nPaired on the same images, SSIM minus Telea's (true mask): mean (SE), images won:\n",
+                  "| damage | " + " | ".join(MODEL_METHODS) + " |", "|---" * (len(MODEL_METHODS) + 1) + "|"]
+        for t, d in s.get("vs_telea", {}).items():
+            cells = [f"{d[m]['mean']:+.3f} ({d[m]['se']:.3f}), {d[m]['won']}/{d[m]['n']}" for m in MODEL_METHODS]
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
