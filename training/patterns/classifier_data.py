@@ -19,7 +19,9 @@ Splits: ``data.py``'s source-level split (kamon by blazon, batik de-duplicated w
 folder as test, decor by file name). Then any test image whose pixel hash or 8x8 mean hash (label
 ignored, stricter than data.py's) equals a training image's is dropped from the test side
 (``leak_report``). A validation part of TRAIN (15 % of the source groups by hash) is kept out of
-training for temperature scaling and the unknown threshold.
+training when a model is fitted without cross-fitting (``train_classifier --crossfit 0``: the ablation
+runs and a user's archive); the shipped recipe instead trains on train + validation and calibrates on
+out-of-fold predictions over the source groups (``train_classifier.crossfit``).
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ class ClassifierSet:
     meta: list[dict]
     classes: list[str]
     leak_report: dict = field(default_factory=dict)
+    group: list[str] = field(default_factory=list)  # source group: a blazon's prints share one (cross-fitting folds)
 
     @property
     def cultures(self) -> np.ndarray:
@@ -162,7 +165,8 @@ def build(datasets: tuple[str, ...] = ("kamon", "batik", "decor"), s: ImageSet |
         text=[text_for(s.dataset[i], s.meta[i], s.path[i]) for i in idx],
         culture_text=[CULTURE_PHRASES[CULTURE_OF[s.dataset[i]]][0] for i in idx],
         path=[s.path[i] for i in idx], meta=[s.meta[i] for i in idx], classes=classes,
-        leak_report={"test_dropped_as_duplicate_of_train": dict(dropped), "rare_min_train_images": RARE_MIN})
+        leak_report={"test_dropped_as_duplicate_of_train": dict(dropped), "rare_min_train_images": RARE_MIN},
+        group=[s.group[i] or s.path[i] for i in idx])
 
 
 class TextCache:

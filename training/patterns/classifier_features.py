@@ -75,7 +75,7 @@ def nll(z: np.ndarray, y: np.ndarray) -> float:
 
 
 def fit_fusion(lp_feat: np.ndarray, z_vit: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Weights (a, b) of the fused logits a * log p_features + b * z_vit minimising validation NLL
+    """Weights (a, b) of the fused logits a * log p_features + b * z_vit minimising held-out NLL
     (grid; a in [0, 3], b in [0, 3]); a also acts as the temperature of the feature branch."""
     best = (np.inf, 1.0, 0.0)
     for a in np.linspace(0, 3, 31):

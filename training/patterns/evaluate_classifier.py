@@ -1,18 +1,18 @@
 """Evaluate the pattern classifiers on the held-out split (issue #14; figures in docs/classifier.md).
 
     python -m training.patterns.evaluate_classifier
-        reads runs/classifier-research{,-concat,-noaug}/classifier.npz and the shipped
-        motion_core/weights/patterns/classifier.npz; writes docs/classifier_eval.json and
-        docs/classifier_reliability.png
+        reads runs/classifier-research-crossfit{,-concat,-noaug}/classifier.npz and the shipped
+        motion_core/weights/patterns/classifier.npz (all cross-fitted: trained on train + validation);
+        writes docs/classifier_eval.json and docs/classifier_reliability.png
 
 Per model, on the test split (never trained on, never used for calibration): accuracy, mAP (macro
 over the classes present in the test, one-vs-rest average precision), macro F1 (same classes),
 culture-level accuracy; with the full text (culture phrase, source type, masked blazon), with the
 culture phrase only, and image only (empty text). Ablations: text only (a linear classifier on the
-frozen mean MiniLM token state, trained on the same train part), no cross-attention (the concat
+frozen mean MiniLM token state, trained on the same train + validation images), no cross-attention (the concat
 model), no augmentation (the model trained without damage and standard augmentation). Damaged
 inputs: the test images through ``damage(img, seed, DamageParams())``. Calibration: ECE over 15
-bins before and after the temperature (fitted on the validation part of train). Unknown (kamon
+bins before and after the temperature (fitted on out-of-fold predictions of train + validation). Unknown (kamon
 model): the calibrated threshold on the kamon test (coverage, accuracy when answered) and on
 out-of-set images: the batik and decor test images, plain noise and gradients (rejection rate).
 """
@@ -329,19 +329,22 @@ def main(argv: list[str] | None = None) -> int:
     before = DOCS / "classifier_eval_before.json"  # the figures before the feature branch (ViT + MiniLM alone)
     if before.exists():
         res["before"] = json.loads(before.read_text())
+    holdout = DOCS / "classifier_eval_holdout.json"  # the same models with a held-out validation part (no cross-fitting)
+    if holdout.exists():
+        res["holdout_recipe"] = {k: v for k, v in json.loads(holdout.read_text()).items() if k != "before"}
     curves = {}
-    for name, cs, path in (("research", research, RUNS / "classifier-research" / "classifier.npz"),
+    for name, cs, path in (("research", research, RUNS / "classifier-research-crossfit" / "classifier.npz"),
                            ("kamon_shipped", kamon, SHIPPED)):
         if not path.exists():
             print(f"skipping {name}: {path} not found")
             continue
         r = evaluate_model(path, cs, states)
-        tr, te = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "test")
+        tr, te = np.flatnonzero(cs.part != "test"), np.flatnonzero(cs.part == "test")  # train + validation, as the models
         groups = np.array([cs.meta[i].get("description") or cs.path[i] for i in te])
         r["text_only"] = metrics(text_only(cs, states, tr, te), cs.y[te], cs.cultures, groups)
         if name == "research":
-            for abl, run in (("no_cross_attention", "classifier-research-concat"),
-                             ("no_augmentation", "classifier-research-noaug")):
+            for abl, run in (("no_cross_attention", "classifier-research-crossfit-concat"),
+                             ("no_augmentation", "classifier-research-crossfit-noaug")):
                 p = RUNS / run / "classifier.npz"
                 if p.exists():
                     ev = evaluate_model(p, cs, states, full=True)

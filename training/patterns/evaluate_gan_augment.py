@@ -1,20 +1,22 @@
 """The GAN-augmentation ablation of the pattern classifier (issue #14; docs/classifier.md).
 
     python -m training.patterns.evaluate_gan_augment
-        reads the shipped kamon classifier and the runs below (those present), evaluates each on the
+        reads the runs below (those present), evaluates each on the
         validation part (where the choices are made) and on the test split, the same way as
         evaluate_classifier (model alone, feature branch, fused; full text, image only, culture
         phrase; damaged inputs; per image and blazon-balanced), and writes
         docs/classifier_eval_gan_aug.json (docs/classifier_eval.json is left alone) and the sheet
         docs/classifier_gan_aug_views.png (real training prints beside the GAN views of their class).
 
-Runs (``train_classifier``, see docs/classifier.md for the commands):
+Runs (``train_classifier ... --crossfit 0``: the validation part held out, because the choices are made
+on it; see docs/classifier.md for the commands):
+    runs/classifier-kamon-holdout      no GAN, seed 0 (the file shipped before cross-fitting)
     runs/classifier-kamon-gan          --extra training.patterns.gan_augment:augment        (share 0.25)
     runs/classifier-kamon-gan-light    --extra training.patterns.gan_augment:augment_light  (share 0.10)
     runs/classifier-kamon-seed1        no GAN, --seed 1 (how far a seed alone moves the figures)
     runs/classifier-kamon-gan-seed1    share 0.25, --seed 1
     runs/classifier-research-gan       --set research --steps 600, share 0.25
-    runs/classifier-research           --set research --steps 600 (the reported research model, if present)
+    runs/classifier-research           --set research --steps 600 (the research model of the same recipe)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from training.patterns.evaluate_classifier import DOCS, REPO, RUNS, evaluate_model
 
 KAMON_RUNS = {
-    "no_gan_shipped_seed0": None,  # the shipped file
+    "no_gan_shipped_seed0": "classifier-kamon-holdout",  # shipped until cross-fitting, which trains on validation
     "gan_0.25_seed0": "classifier-kamon-gan",
     "gan_0.10_seed0": "classifier-kamon-gan-light",
     "no_gan_seed1": "classifier-kamon-seed1",
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from training.patterns.classifier_data import build
     from training.patterns.data import load
-    from training.patterns.train_classifier import SHIPPED, all_states
+    from training.patterns.train_classifier import all_states
 
     s = load()
     sets = {"kamon": build(("kamon",), s), "research": build(("kamon", "batik", "decor"), s)}
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         cs = sets[set_name]
         out = {}
         for name, run in runs.items():
-            path = SHIPPED if run is None else RUNS / run / "classifier.npz"
+            path = RUNS / run / "classifier.npz"
             if not path.exists():
                 print(f"skipping {set_name} {name}: {path} not found", flush=True)
                 continue

@@ -3,8 +3,8 @@ motion_core/patterns/classifier.py).
 
     python -m training.patterns.train_classifier                      # the shipped model: kamon only
         -> runs/classifier-kamon/ (checkpoint, log, loss plot) and motion_core/weights/patterns/classifier.npz
-    python -m training.patterns.train_classifier --set research --run runs/classifier-research \
-        --out runs/classifier-research/classifier.npz
+    python -m training.patterns.train_classifier --set research --steps 600 --run runs/classifier-research-crossfit \
+        --out runs/classifier-research-crossfit/classifier.npz
         (kamon + batik + decor: evaluation only, never shipped; ablations: --fusion concat, --augment none)
     python -m training.patterns.train_classifier --data FOLDER [--out FILE]
         a user's archive in the pattern library's format (FOLDER/captions.jsonl: image, caption, culture,
@@ -14,14 +14,20 @@ motion_core/patterns/classifier.py).
 Feature branch (``--features neighbours``, the default): fixed numpy descriptors of the training images
 (motion_core/patterns/features.py) and a cosine k-nearest-neighbour vote over them
 (training/patterns/classifier_features.py), fused with the model's logits by two weights fitted on the
-validation part (one pair for image-only input, one for image + text); the unknown threshold is then
+held-out predictions (one pair for image-only input, one for image + text); the unknown threshold is then
 set on the fused probabilities. ``--features none``: the ViT + MiniLM model alone (seed 003's design).
 
-Seeded (--seed), one thread, resumable (the run folder's checkpoint.pt is picked up unless --fresh),
-progress every 50 steps, loss plot ``loss.png`` in the run folder. Training uses the train part only;
-the validation part (15 % of the training sources) fits the temperature (calibration) and the unknown
-threshold (max softmax below it -> "unknown"; chosen so that ``COVERAGE`` of the validation images are
-answered). Augmentation: pad-and-crop, flip, brightness/contrast, and the damage simulator
+Cross-fitting (``--crossfit K``, default 5 for --set, 0 for --data): K fold models (ViT and feature
+branch), each trained on the other folds of the training sources (train + validation, folds by source
+group: a blazon's prints stay together), predict their fold; those out-of-fold predictions fit the fusion
+weights, the temperature and the two unknown thresholds, and the final model and branch are trained on
+every training source. ``--crossfit 0``: the validation part (15 % of the training sources) is held out
+and fits them instead. The unknown threshold: fused confidence below it -> "unknown", chosen so that
+``COVERAGE`` of the held-out images are answered.
+
+Seeded (--seed), one thread per ViT (``--jobs N`` folds at once), resumable (each run folder's
+checkpoint.pt, RUN/fold-<f>/ for the folds, is picked up unless --fresh), progress every 50 steps, loss
+plot ``loss.png`` in the run folder. Augmentation: pad-and-crop, flip, brightness/contrast, and the damage simulator
 (motion_core.patterns.damage, half of the views); ``--extra module:function`` is the hook for another
 source (``augment(images, labels, rng) -> images``; a ``classes`` keyword gets the class names bound), e.g.
 #13's GAN: --extra training.patterns.gan_augment:augment (measured, not used by the shipped model).
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import importlib
 import inspect
 import json
@@ -50,6 +57,7 @@ COVERAGE = 0.9
 OOD_K, OOD_COVERAGE = 5, 0.95  # image statistics' mean cosine to the 5 nearest training images; 95 % of validation kept
 P_NO_TEXT, P_CULTURE_ONLY = 0.4, 0.2  # text dropout: 40 % no text, 20 % culture phrase only, 40 % full text
 DAMAGE_VIEWS = 2
+CROSSFIT_FOLDS = 5  # the shipped recipe's folds over the source groups (a blazon's prints stay together)
 
 Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
@@ -100,7 +108,8 @@ def user_archive(folder: Path):
     cs = ClassifierSet(images=np.stack(images), y=np.array([classes.index(lab) for lab in labels]), part=part,
                        dataset=["user"] * len(entries), text=texts, culture_text=cultures,
                        path=[e["image"] for e in entries],
-                       meta=[{"licence": e["licence"], "source": str(folder)} for e in entries], classes=classes)
+                       meta=[{"licence": e["licence"], "source": str(folder)} for e in entries], classes=classes,
+                       group=[e["image"] for e in entries])
     class_culture = {c: max(set(cu for lab, cu in zip(labels, cultures, strict=True) if lab == c),
                             key=lambda k, c=c: sum(1 for lab, cu in zip(labels, cultures, strict=True)
                                                    if lab == c and cu == k)) for c in classes}
@@ -220,8 +229,10 @@ def train(cs, run: Path, steps: int, batch: int, seed: int, fusion: str, augment
     model = PatternClassifier(len(cs.classes), dim=dim, depth=depth, fusion=fusion)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     rng = np.random.default_rng(seed)
+    # the training images belong to the recipe: a fold's checkpoint is never resumed on another fold
     recipe = {"balance": balance, "rotate": rotate, "token_drop": token_drop, "p_text": list(p_text),
-              "augment": augment, "batch": batch, "seed": seed}
+              "augment": augment, "batch": batch, "seed": seed,
+              "train_set": hashlib.sha1(tr.tobytes() + cs.y[tr].tobytes()).hexdigest()[:16]}
     step, history = 0, []
     ckpt = run / "checkpoint.pt"
     if ckpt.exists() and not fresh:
@@ -328,72 +339,140 @@ def knn_similarity(f: np.ndarray, bank: np.ndarray, k: int = OOD_K, exclude_self
     return np.sort(sims, axis=1)[:, -k:].mean(1)
 
 
-def ood_calibrate(model, cs) -> tuple[np.ndarray, float, dict]:
-    """The training images' statistics (motion_core.patterns.classifier.image_statistics: the in-set
-    bank) and the kNN threshold: the share OOD_COVERAGE of validation images (else training images,
-    each left out) lies above it. (The classifier's own [CLS] feature and the pattern encoder's phi
-    were tried first and separate far worse: docs/classifier.md.)"""
+def held_out(model, cs, states, features: bool) -> tuple[dict, dict | None, dict | None]:
+    """What the fits after training need, predicted on the validation part (images the model and the
+    branch were not fitted on): ``z0`` / ``z2`` the model's logits image only / with the full text,
+    ``lp`` the log-probabilities of a feature branch fitted on the train part, ``sim`` the image
+    statistics' kNN similarity to the train part, ``y``. With no validation part: the training images,
+    each hidden from the branch's neighbours and from its own statistics (the model's logits are then
+    in-sample). Returns (predictions, branch arrays, branch meta); no branch when ``features`` is false."""
     from motion_core.patterns.classifier import image_statistics
+    from training.patterns.classifier_features import branch_from, branch_log_probs, fit_neighbour_branch
 
     tr, va = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "val")
-    bank = image_statistics(cs.images[tr])
-    if len(va):
-        sim = knn_similarity(image_statistics(cs.images[va]), bank)
+    stats = image_statistics(cs.images[tr])
+    pred: dict = {"used": "validation part of train"}
+    loo = len(va) == 0
+    if not loo:
+        pred["sim"] = knn_similarity(image_statistics(cs.images[va]), stats)
     else:
-        sim = knn_similarity(bank, bank, exclude_self=True)
-    thr = float(np.quantile(sim, 1 - OOD_COVERAGE))
-    return bank, thr, {"ood_k": OOD_K, "ood_threshold": thr, "ood_target_coverage": OOD_COVERAGE,
-                       "ood_descriptor": "image_statistics (grey histogram, saturation, gradient)",
-                       "ood_bank_images": int(len(tr))}
+        va, pred["used"] = tr, "training images, each left out (no validation part)"
+        pred["sim"] = knn_similarity(stats, stats, exclude_self=True)
+    arrays = meta = None
+    if features:
+        arrays, meta = fit_neighbour_branch(cs.images[tr], cs.y[tr], len(cs.classes))
+        branch = branch_from(arrays, meta, len(cs.classes))
+        if not loo:
+            pred["lp"] = branch_log_probs(branch, cs.images[va])
+        else:  # leave-one-out: each image's own 8 views hidden from its neighbours
+            own = np.tile(np.eye(len(tr), dtype=bool), (1, meta["views"]))
+            pred["lp"] = np.mean([branch.vote(branch.embed(_views(cs.images[tr], v)), own)
+                                  for v in range(meta["views"])], 0)
+    pred["z0"], pred["z2"] = logits_for(model, cs, va, states, 0), logits_for(model, cs, va, states, 2)
+    pred["y"], pred["idx"] = cs.y[va], va
+    return pred, arrays, meta
 
 
-def calibrate(model, cs, states) -> tuple[float, float, dict]:
-    """(temperature, threshold, report) from the validation part (else the training part)."""
-    va = np.flatnonzero(cs.part == "val")
-    used = "validation part of train"
-    if len(va) == 0:
-        va, used = np.flatnonzero(cs.part == "train"), "training images (no validation part)"
-    # Calibrate over the two uses: image only and image + full text, pooled.
-    z = np.concatenate([logits_for(model, cs, va, states, 0), logits_for(model, cs, va, states, 2)])
-    y = np.concatenate([cs.y[va], cs.y[va]])
+def fit_calibration(pred: dict) -> tuple[float, float, dict]:
+    """(temperature, threshold, report) of the model alone from held-out predictions, image only and
+    with the full text pooled."""
+    z = np.concatenate([pred["z0"], pred["z2"]])
+    y = np.concatenate([pred["y"], pred["y"]])
     t = fit_temperature(z, y)
-    conf = softmax(z / t).max(1)
-    thr = float(np.quantile(conf, 1 - COVERAGE))
-    return t, thr, {"calibrated_on": used, "images": int(len(va)), "temperature": t, "threshold": thr,
-                    "target_coverage": COVERAGE, "val_accuracy_image_only": float(
-                        (z[:len(va)].argmax(1) == cs.y[va]).mean())}
+    thr = float(np.quantile(softmax(z / t).max(1), 1 - COVERAGE))
+    return t, thr, {"calibrated_on": pred["used"], "images": int(len(pred["y"])), "temperature": t, "threshold": thr,
+                    "target_coverage": COVERAGE,
+                    "val_accuracy_image_only": float((pred["z0"].argmax(1) == pred["y"]).mean())}
 
 
-def feature_branch(model, cs, states) -> tuple[dict[str, np.ndarray], dict, float]:
-    """Fit the feature branch on the training part, the fusion weights on the validation part (else
-    the training part, each image's own views hidden from its neighbours), and the unknown threshold on
-    the fused validation probabilities. Returns (arrays, meta for the npz's "features", threshold)."""
-    from training.patterns.classifier_features import branch_from, branch_log_probs, fit_fusion, fit_neighbour_branch, log_softmax
+def fit_ood(pred: dict, bank_images: int) -> tuple[float, dict]:
+    """The out-of-set threshold on the image statistics' kNN similarity: the share OOD_COVERAGE of the
+    held-out images lies above it. (The classifier's own [CLS] feature and the pattern encoder's phi were
+    tried first and separate far worse: docs/classifier.md.)"""
+    thr = float(np.quantile(pred["sim"], 1 - OOD_COVERAGE))
+    return thr, {"ood_k": OOD_K, "ood_threshold": thr, "ood_target_coverage": OOD_COVERAGE,
+                 "ood_descriptor": "image_statistics (grey histogram, saturation, gradient)",
+                 "ood_bank_images": int(bank_images)}
 
-    tr, va = np.flatnonzero(cs.part == "train"), np.flatnonzero(cs.part == "val")
-    arrays, meta = fit_neighbour_branch(cs.images[tr], cs.y[tr], len(cs.classes))
-    branch = branch_from(arrays, meta, len(cs.classes))
-    used = "validation part of train"
-    if len(va):
-        lp = branch_log_probs(branch, cs.images[va])
-    else:  # no validation part: leave-one-out on the training images (their own 8 views hidden)
-        va, used = tr, "training images, leave-one-out (no validation part)"
-        own = np.tile(np.eye(len(tr), dtype=bool), (1, meta["views"]))
-        lp = np.mean([branch.vote(branch.embed(_views(cs.images[tr], v)), own) for v in range(meta["views"])], 0)
-    y = cs.y[va]
+
+def fit_fused(pred: dict, meta: dict) -> float:
+    """The fusion weights (one pair image only, one with text) on held-out NLL, written into the branch's
+    ``meta`` with the held-out accuracies; returns the unknown threshold on the fused confidences."""
+    from training.patterns.classifier_features import fit_fusion, log_softmax
+
+    lp, y = pred["lp"], pred["y"]
     fusion, fused = {}, []
-    for mode, name in ((0, "image_only"), (2, "with_text")):
-        z = logits_for(model, cs, va, states, mode)
-        a, b = fit_fusion(lp, z, y)
+    for key, name in (("z0", "image_only"), ("z2", "with_text")):
+        a, b = fit_fusion(lp, pred[key], y)
         fusion[name] = [a, b]
-        fused.append(a * lp + b * z)
+        fused.append(a * lp + b * pred[key])
         meta[f"val_accuracy_{name}"] = {"features": round(float((lp.argmax(1) == y).mean()), 4),
-                                        "model": round(float((z.argmax(1) == y).mean()), 4),
+                                        "model": round(float((pred[key].argmax(1) == y).mean()), 4),
                                         "fused": round(float((fused[-1].argmax(1) == y).mean()), 4)}
-    conf = np.exp(log_softmax(np.concatenate(fused))).max(1)
-    thr = float(np.quantile(conf, 1 - COVERAGE))
-    meta.update({"fusion": fusion, "fusion_fitted_on": used, "threshold_fused": thr})
-    return arrays, meta, thr
+    thr = float(np.quantile(np.exp(log_softmax(np.concatenate(fused))).max(1), 1 - COVERAGE))
+    meta.update({"fusion": fusion, "fusion_fitted_on": pred["used"], "threshold_fused": thr})
+    return thr
+
+
+# ---------------------------------------------------------------------------------- cross-fitting
+
+def folds_of(cs, k: int) -> np.ndarray:
+    """(N,) fold 0..k-1 of each non-test image by a hash of its source group (all prints of a blazon in
+    one fold, so a fold's blazons are unseen by the rest); -1 for test images."""
+    from training.patterns.data import _hash01
+
+    groups = cs.group or cs.path
+    fold = np.array([min(int(_hash01("fold:" + g) * k), k - 1) for g in groups])
+    return np.where(cs.part == "test", -1, fold)
+
+
+def with_part(cs, part: np.ndarray):
+    import dataclasses
+
+    return dataclasses.replace(cs, part=np.asarray(part))
+
+
+def fold_set(cs, fold: np.ndarray, f: int):
+    """cs with fold ``f`` as the validation part and the other non-test images as the train part."""
+    return with_part(cs, np.where(fold < 0, "test", np.where(fold == f, "val", "train")))
+
+
+def _fold_job(job: dict) -> dict:
+    """One fold: train on the other folds (resumable run folder), predict the fold (``held_out``)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    cs = job["cs"]
+    print(f"fold {job['fold']}: {int((cs.part == 'train').sum())} train / {int((cs.part == 'val').sum())} held out",
+          flush=True)
+    extra = load_extra(job["extra"], cs.classes)
+    model, states = train(cs, job["run"], extra=extra, **job["train"])
+    pred, _, _ = held_out(model, cs, states, job["features"])
+    return pred
+
+
+def crossfit(cs, k: int, run: Path, train_kw: dict, extra: str | None, features: bool, jobs: int) -> dict:
+    """Out-of-fold predictions for every non-test image: k models (and feature branches), each trained on
+    the other k - 1 folds (run folders RUN/fold-<f>, resumable), ``jobs`` at a time. Returns the
+    predictions pooled in the format of ``held_out`` (``idx`` into cs)."""
+    fold = folds_of(cs, k)
+    todo = [{"cs": fold_set(cs, fold, f), "fold": f, "run": run / f"fold-{f}", "train": train_kw, "extra": extra,
+             "features": features} for f in range(k)]
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            preds = list(ex.map(_fold_job, todo))
+    else:
+        preds = [_fold_job(j) for j in todo]
+    out = {key: np.concatenate([p[key] for p in preds]) for key in preds[0] if key != "used"}
+    out["used"] = f"out-of-fold predictions, {k} folds over the source groups of train + validation " \
+                  f"({len(out['y'])} images)"
+    out["fold_accuracy"] = {f"fold_{f}": {"images": int(len(p["y"])),
+                                          **({"features": round(float((p["lp"].argmax(1) == p["y"]).mean()), 4)}
+                                             if "lp" in p else {}),
+                                          "model_image_only": round(float((p["z0"].argmax(1) == p["y"]).mean()), 4)}
+                            for f, p in enumerate(preds)}
+    return out
 
 
 def _views(images: np.ndarray, v: int) -> np.ndarray:
@@ -445,6 +524,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features", choices=("neighbours", "none"), default="neighbours",
                     help="the feature branch fused with the model (default), or none: the model alone")
     ap.add_argument("--extra", help="module:function, an extra augmentation augment(images, labels, rng) -> images")
+    ap.add_argument("--crossfit", type=int, default=None,
+                    help=f"folds of cross-fitting: train the final model on train + validation and calibrate "
+                         f"(fusion, temperature, thresholds) on out-of-fold predictions; 0: hold the validation "
+                         f"part out instead (default {CROSSFIT_FOLDS} for --set, 0 for --data)")
+    ap.add_argument("--jobs", type=int, default=1, help="folds trained at once (one CPU thread each)")
     ap.add_argument("--fresh", action="store_true", help="ignore a checkpoint in the run folder")
     a = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -484,23 +568,45 @@ def main(argv: list[str] | None = None) -> int:
         assert len(p_text) == 2 and min(p_text) >= 0 and sum(p_text) <= 1
     except (ValueError, AssertionError):
         fail(f"--p-text {a.p_text}: expected two shares such as 0.4,0.2")
-    model, states = train(cs, run, steps, a.batch, a.seed, a.fusion, a.augment, extra, a.fresh, a.dim, a.depth,
-                          balance=a.balance, rotate=a.rotate, token_drop=a.token_drop, p_text=p_text)  # type: ignore[arg-type]
-    temp, thr, rep = calibrate(model, cs, states)
+    train_kw = dict(steps=steps, batch=a.batch, seed=a.seed, fusion=a.fusion, augment=a.augment, fresh=a.fresh,
+                    dim=a.dim, depth=a.depth, balance=a.balance, rotate=a.rotate, token_drop=a.token_drop,
+                    p_text=p_text)
+    features = a.features == "neighbours"
+    k = a.crossfit if a.crossfit is not None else (0 if a.data is not None else CROSSFIT_FOLDS)
+    if k == 1 or k < 0:
+        fail(f"--crossfit {k}: give 0 (a validation part) or at least 2 folds")
+    if k:
+        all_states(cs)  # every text's MiniLM states cached once, before the folds read the cache in parallel
+        pred = crossfit(cs, k, run, train_kw, a.extra, features, a.jobs)
+        cs = with_part(cs, np.where(cs.part == "test", "test", "train"))  # the final model: train + validation
+        print(f"final model on all {int((cs.part == 'train').sum())} non-test images", flush=True)
+    model, states = train(cs, run, extra=extra, **train_kw)  # type: ignore[arg-type]
+    if not k:
+        pred, f_arrays, f_meta = held_out(model, cs, states, features)
+    else:
+        from training.patterns.classifier_features import fit_neighbour_branch
+
+        f_arrays, f_meta = fit_neighbour_branch(cs.images[cs.part == "train"], cs.y[cs.part == "train"],
+                                                len(cs.classes)) if features else (None, None)
+    temp, thr, rep = fit_calibration(pred)
     print(f"calibration: temperature {temp:.3f}, threshold {thr:.3f} ({rep['calibrated_on']})", flush=True)
-    bank, ood_thr, ood_rep = ood_calibrate(model, cs)
+    from motion_core.patterns.classifier import image_statistics
+
+    bank = image_statistics(cs.images[cs.part == "train"])
+    ood_thr, ood_rep = fit_ood(pred, len(bank))
     rep.update(ood_rep)
+    if k:
+        rep["crossfit"] = {"folds": k, "fold_accuracy": pred["fold_accuracy"]}
     print(f"out-of-set check: kNN similarity threshold {ood_thr:.3f}", flush=True)
-    f_arrays, f_meta = None, None
-    if a.features == "neighbours":
-        t1 = time.time()
-        f_arrays, f_meta, thr = feature_branch(model, cs, states)
+    if f_meta is not None:
+        thr = fit_fused(pred, f_meta)
         rep["threshold_model_alone"] = rep["threshold"]
         rep["threshold"] = thr
-        print(f"feature branch ({time.time() - t1:.0f} s): fusion {f_meta['fusion']}, fused threshold {thr:.3f}; "
-              f"validation accuracy {f_meta['val_accuracy_image_only']} (image only), "
-              f"{f_meta['val_accuracy_with_text']} (with text)", flush=True)
+        print(f"feature branch: fusion {f_meta['fusion']}, fused threshold {thr:.3f}; held-out accuracy "
+              f"{f_meta['val_accuracy_image_only']} (image only), {f_meta['val_accuracy_with_text']} (with text)",
+              flush=True)
     info.update({"calibration": rep, "steps": steps, "batch": a.batch, "seed": a.seed, "augment": a.augment,
+                 "crossfit_folds": k,
                  "balance": a.balance, "rotate": a.rotate, "token_drop": a.token_drop, "p_text": a.p_text,
                  "extra_augment": a.extra or None, "feature_branch": a.features,
                  "train_seconds_this_session": round(time.time() - t0, 1),
