@@ -246,13 +246,14 @@ def test_symbol_schedule_drives_the_pattern_at_its_events():
     from motion_core.models.generate import generate
     from motion_core.models.registry import SHIPPED as MOTION
     from motion_core.models.registry import load_model
-    from motion_core.patterns.symbols import WEIGHTS, load_motion_semantic
+    from motion_core.patterns.symbols import WEIGHTS, load_motion_semantic, schedule
     from motion_core.text.encoder import load_text_encoder
 
     if not MOTION.exists() or not WEIGHTS.exists():
         pytest.fail(f"{MOTION} and {WEIGHTS} belong to the repository")
     g = generate("a proud bow", 6, 0, load_model(), load_text_encoder())
-    energy, sched = anim.symbol_energy(g.motion.positions(), load_motion_semantic())
+    sched = schedule(g.motion.positions(), load_motion_semantic())  # eps(t), as Animate: Symbols reads it
+    energy = sched.eps.astype(np.float32)
     assert sched.triggers and energy.shape == (g.motion.num_frames,)
     hold = int(round(config.SYMBOL_HOLD_S * config.FPS))
     on = np.zeros(len(energy), bool)

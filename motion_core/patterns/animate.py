@@ -18,8 +18,9 @@ still). ``trajectory="ablation"`` runs the same network trained without the temp
 Drivers: a (T,) array is an energy per frame (clipped to [0, 1]); a (T, D) array is a per-frame
 feature (e.g. joint positions flattened, or the symbol schedule h_sem(t)) whose frame-to-frame change
 becomes the energy, scaled so its 95th percentile is 1. :func:`motion_energy` gives the energy of a
-canonical Motion's joints (mean joint speed / 1.5 m/s); :func:`symbol_energy` the symbol schedule's
-eps(t) (1 for 0.4 s after each symbol event, else 0). Reproducible from (driver, condition, seed).
+canonical Motion's joints (mean joint speed / 1.5 m/s); the symbol schedule's eps(t)
+(``symbols.schedule(...).eps``, or ``symbols.eps_at`` on scene frames: 1 for 0.4 s after each symbol
+event, else 0) drives the pattern at the dance's symbol events. Reproducible from (driver, condition, seed).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import numpy as np
 
 from .. import config
 from . import layers
-from .symbols import MotionSemantic, SymbolSchedule, schedule
 from .variants import Condition, PatternGAN, load_gan, upscale
 
 
@@ -59,15 +59,6 @@ def motion_energy(positions: np.ndarray, fps: float = config.FPS) -> np.ndarray:
         speed[1:] = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(1) * fps
         speed[0] = speed[1]
     return np.clip(speed / config.ANIM_FULL_ENERGY_SPEED_M_S, 0, 1)
-
-
-def symbol_energy(pose: np.ndarray, model: MotionSemantic, fps: float = config.FPS) -> tuple[np.ndarray, SymbolSchedule]:
-    """pose (T, 21, 3) canonical joint positions (metres, Z up) -> ((T,) energy, the schedule): eps(t)
-    of seed 002 eq. 9, 1 for SYMBOL_HOLD_S after each symbol event (d h_sem/dt above 0.35 per second,
-    section 5.1) and 0 elsewhere, so the pattern changes at the dance's symbol events and holds still
-    between them (the same schedule as the costume's symbol keys, motion_core/patterns/symbols.py)."""
-    sched = schedule(pose, model, fps)
-    return sched.eps.astype(np.float32), sched
 
 
 def trajectory(gan: PatternGAN, energy: np.ndarray, noise: np.ndarray, z0: np.ndarray, c: np.ndarray,

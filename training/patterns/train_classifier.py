@@ -438,8 +438,8 @@ def fold_set(cs, fold: np.ndarray, f: int):
 
 
 def _fold_job(job: dict) -> dict:
-    """One fold: train on the other folds (resumable run folder), predict the fold (``held_out``)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
+    """One fold: train on the other folds (resumable run folder), predict the fold (``held_out``).
+    One thread: ``train`` sets torch's."""
     cs = job["cs"]
     print(f"fold {job['fold']}: {int((cs.part == 'train').sum())} train / {int((cs.part == 'val').sum())} held out",
           flush=True)
